@@ -1,0 +1,28 @@
+"""Settings shared by every service: where Kafka and MongoDB are, and how loudly to log.
+
+Each service subclasses ``CommonSettings`` with its own prefix (``INGEST_``, ``MATCH_``,
+``NOTIFY_``). The connection variables have no prefix, because one deployment sets them once
+for all three. Leaving them unset selects the embedded bus and store (``make run``).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    kafka_bootstrap_servers: str | None = Field(
+        default=None, validation_alias="KAFKA_BOOTSTRAP_SERVERS", description="unset: embedded bus"
+    )
+    mongodb_url: str | None = Field(
+        default=None, validation_alias="MONGODB_URL", description="unset: embedded store"
+    )
+    topic_partitions: int = Field(default=3, ge=1, validation_alias="CHUNFENG_TOPIC_PARTITIONS")
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    log_json: bool = Field(default=True, validation_alias="LOG_JSON")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    mongodb_db: str = "chunfeng"

@@ -1,0 +1,82 @@
+"""The document store interface. Written once; MongoDB and an embedded implementation.
+
+It is deliberately small: what both MongoDB and FerretDB 1.x support, and nothing that needs a
+multi-document transaction. Atomicity is per document, so designs that must be atomic (an entity
+and its pending events: the outbox) keep what must change together in one document.
+
+Filters (``where``) are dicts of field -> value (equality, dotted paths allowed) or
+field -> {op: value} with op in ``$in $nin $ne $lt $lte $gt $gte $exists``. Updates use
+``set``, ``unset``, ``inc`` and ``push`` (append one value to an array).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+Doc = dict[str, Any]
+Where = Mapping[str, Any]
+Sort = Sequence[tuple[str, int]]  # (field, 1 ascending | -1 descending)
+
+
+class StoreUnavailable(RuntimeError):
+    """The database could not be reached."""
+
+
+class Collection(ABC):
+    @abstractmethod
+    async def get(self, id: str) -> Doc | None: ...
+
+    @abstractmethod
+    async def insert(self, doc: Doc) -> bool:
+        """Insert ``doc`` (it has ``_id``); False if that id already exists. Use for idempotency."""
+
+    @abstractmethod
+    async def replace(self, doc: Doc, *, upsert: bool = True) -> None:
+        """Replace the whole document with this ``_id``."""
+
+    @abstractmethod
+    async def update(
+        self,
+        id: str,
+        *,
+        set: Mapping[str, Any] | None = None,
+        unset: Sequence[str] | None = None,
+        inc: Mapping[str, int | float] | None = None,
+        push: Mapping[str, Any] | None = None,
+        where: Where | None = None,
+        upsert: bool = False,
+    ) -> bool:
+        """Atomically change one document if it matches ``{_id: id, **where}``; True if it did.
+
+        ``where`` makes optimistic concurrency possible: ``where={"version": 3}``.
+        """
+
+    @abstractmethod
+    async def find(
+        self, where: Where | None = None, *, sort: Sort | None = None, limit: int = 0, skip: int = 0
+    ) -> list[Doc]: ...
+
+    @abstractmethod
+    async def count(self, where: Where | None = None) -> int: ...
+
+    @abstractmethod
+    async def delete(self, id: str) -> bool: ...
+
+    @abstractmethod
+    async def delete_many(self, where: Where) -> int: ...
+
+    @abstractmethod
+    async def ensure_index(self, fields: Sequence[tuple[str, int]], *, unique: bool = False) -> None: ...
+
+
+class Store(ABC):
+    @abstractmethod
+    def collection(self, name: str) -> Collection: ...
+
+    @abstractmethod
+    async def ping(self) -> bool: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...

@@ -1,0 +1,30 @@
+"""Creates the project's topics (``python -m shared.topics``); the broker never auto-creates.
+
+Entity topics get ``CHUNFENG_TOPIC_PARTITIONS`` partitions (3 by default) so that each
+consumer group can spread over three members; the dead-letter topic needs only one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from shared.bus.base import TopicSpec
+from shared.events import TOPIC_CONTACTS, TOPIC_DEAD_LETTER, TOPIC_MATCHES, TOPIC_POSTINGS, TOPIC_PROFILES
+from shared.runtime import make_bus
+from shared.settings import CommonSettings
+
+
+def topic_specs(partitions: int) -> list[TopicSpec]:
+    entity = [TOPIC_POSTINGS, TOPIC_PROFILES, TOPIC_CONTACTS, TOPIC_MATCHES]
+    return [TopicSpec(t, partitions) for t in entity] + [TopicSpec(TOPIC_DEAD_LETTER, 1)]
+
+
+async def main() -> None:
+    settings = CommonSettings()
+    bus = make_bus(settings)
+    await bus.ensure_topics(topic_specs(settings.topic_partitions))
+    print("topics ready:", ", ".join(s.name for s in topic_specs(settings.topic_partitions)))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
