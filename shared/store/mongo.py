@@ -1,0 +1,112 @@
+"""The MongoDB adapter of the store interface, on PyMongo's async API.
+
+``pymongo.AsyncMongoClient`` is the maintained successor of motor, which MongoDB deprecated.
+The same code talks to MongoDB in docker-compose and to FerretDB 1.x (SQLite backend) in the
+project's own tests; it therefore uses only single-document operations both support.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from shared.store.base import Collection, Doc, Sort, Store, StoreUnavailable, Where
+
+
+class MongoCollection(Collection):
+    def __init__(self, coll: Any) -> None:
+        self._c = coll
+
+    async def get(self, id: str) -> Doc | None:
+        doc: Doc | None = await self._c.find_one({"_id": id})
+        return doc
+
+    async def insert(self, doc: Doc) -> bool:
+        try:
+            await self._c.insert_one(doc)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    async def replace(self, doc: Doc, *, upsert: bool = True) -> None:
+        await self._c.replace_one({"_id": doc["_id"]}, doc, upsert=upsert)
+
+    async def update(
+        self,
+        id: str,
+        *,
+        set: Mapping[str, Any] | None = None,
+        unset: Sequence[str] | None = None,
+        inc: Mapping[str, int | float] | None = None,
+        push: Mapping[str, Any] | None = None,
+        where: Where | None = None,
+        upsert: bool = False,
+    ) -> bool:
+        ops: dict[str, Any] = {}
+        if set:
+            ops["$set"] = dict(set)
+        if unset:
+            ops["$unset"] = {path: "" for path in unset}
+        if inc:
+            ops["$inc"] = dict(inc)
+        if push:
+            ops["$push"] = dict(push)
+        if not ops:
+            return await self._c.count_documents({"_id": id, **(where or {})}, limit=1) > 0
+        try:
+            result = await self._c.update_one({"_id": id, **(where or {})}, ops, upsert=upsert)
+        except DuplicateKeyError:
+            return False  # upsert raced with an existing document that did not match ``where``
+        return bool(result.matched_count or result.upserted_id is not None)
+
+    async def find(
+        self, where: Where | None = None, *, sort: Sort | None = None, limit: int = 0, skip: int = 0
+    ) -> list[Doc]:
+        cursor = self._c.find(dict(where or {}))
+        if sort:
+            cursor = cursor.sort(list(sort))
+        if skip:
+            cursor = cursor.skip(skip)
+        if limit:
+            cursor = cursor.limit(limit)
+        return [doc async for doc in cursor]
+
+    async def count(self, where: Where | None = None) -> int:
+        return int(await self._c.count_documents(dict(where or {})))
+
+    async def delete(self, id: str) -> bool:
+        return bool((await self._c.delete_one({"_id": id})).deleted_count)
+
+    async def delete_many(self, where: Where) -> int:
+        return int((await self._c.delete_many(dict(where))).deleted_count)
+
+    async def ensure_index(self, fields: Sequence[tuple[str, int]], *, unique: bool = False) -> None:
+        await self._c.create_index(list(fields), unique=unique)
+
+
+class MongoStore(Store):
+    def __init__(self, url: str, database: str) -> None:
+        self._client: AsyncMongoClient[Doc] = AsyncMongoClient(
+            url, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000, tz_aware=True
+        )
+        self._db = self._client[database]
+
+    def collection(self, name: str) -> Collection:
+        return MongoCollection(self._db[name])
+
+    async def ping(self) -> bool:
+        try:
+            await self._client.admin.command("ping")
+            return True
+        except PyMongoError:
+            return False
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def check(self) -> None:
+        if not await self.ping():
+            raise StoreUnavailable("database did not answer ping")
