@@ -1,0 +1,64 @@
+"""The match service: FastAPI app whose lifespan rebuilds the index and runs the consumer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from shared.bus.base import Bus
+from shared.consume import ConsumerLoop
+from shared.events import TOPIC_POSTINGS, TOPIC_PROFILES
+from shared.health import health_router
+from shared.runtime import make_bus, make_store
+from shared.store.base import Store
+
+from services.match.api import router
+from services.match.consumer import MatchProcessor
+from services.match.engine import MatchEngine
+from services.match.scoring import load_policy
+from services.match.settings import MatchSettings
+
+
+def create_app(settings: MatchSettings | None = None, *, bus: Bus | None = None, store: Store | None = None) -> FastAPI:
+    settings = settings or MatchSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        the_bus = bus or make_bus(settings)
+        the_store = store or make_store(settings)
+        engine = MatchEngine(load_policy(settings.policy_path))
+        publisher = the_bus.publisher("match")
+        await publisher.start()
+        processor = MatchProcessor(engine, the_store, publisher)
+        await processor.setup()
+        await processor.rebuild()
+        loop = ConsumerLoop(
+            the_bus,
+            group_id=settings.consumer_group,
+            topics=[TOPIC_POSTINGS, TOPIC_PROFILES],
+            handler=processor.handle,
+            client_id="match",
+        )
+        app.state.engine, app.state.store, app.state.loop = engine, the_store, loop
+        await loop.start()
+        try:
+            yield
+        finally:
+            await loop.stop()
+            await publisher.stop()
+            if store is None:
+                await the_store.close()
+
+    app = FastAPI(title="Chunfeng match", version="1", lifespan=lifespan)
+    app.include_router(router)
+
+    async def kafka_ready() -> bool:
+        return bool(await app.state.loop.ping())
+
+    async def db_ready() -> bool:
+        return bool(await app.state.store.ping())
+
+    app.include_router(health_router({"kafka": kafka_ready, "db": db_ready}))
+    return app

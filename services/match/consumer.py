@@ -1,0 +1,133 @@
+"""The match service's consumer: entity events in, match events out, state persisted last.
+
+Order per event: let the engine compute the changes → publish them (deterministic event ids) →
+persist the matches and the entity snapshot → the loop commits the offset. A crash anywhere
+replays the event against the state as persisted, which yields the same changes with the same
+event ids, so notify sees each at most once in effect. If publishing fails, the engine has
+already moved on, so the computed changes are kept and re-sent on the loop's retry rather than
+recomputed (a recomputation would find nothing left to change and lose them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.bus.base import Publisher, Record
+from shared.events import (
+    TOPIC_MATCHES,
+    Envelope,
+    MatchView,
+    PostingView,
+    ProfileMatchView,
+    derived_event_id,
+    envelope,
+    utcnow,
+)
+from shared.logging import get_logger
+from shared.store.base import Store
+
+from services.match.engine import MatchChange, MatchEngine
+
+log = get_logger("match.consumer")
+
+ACTIVE_POSTING = ("open",)
+ACTIVE_PROFILE = ("looking",)
+
+
+class MatchProcessor:
+    def __init__(self, engine: MatchEngine, store: Store, publisher: Publisher) -> None:
+        self.engine = engine
+        self.publisher = publisher
+        self.postings = store.collection("postings")
+        self.profiles = store.collection("profiles")
+        self.matches = store.collection("matches")
+        self._unsent: dict[str, list[MatchChange]] = {}
+
+    async def setup(self) -> None:
+        await self.matches.ensure_index([("profile_id", 1)])
+        await self.matches.ensure_index([("posting_id", 1)])
+        await self.matches.ensure_index([("status", 1)])
+
+    async def rebuild(self) -> None:
+        """Rebuild the in-memory index from the database after a restart (emits nothing)."""
+        postings = [PostingView.model_validate(d["view"]) for d in await self.postings.find({"status": "open"})]
+        profiles = [
+            ProfileMatchView.model_validate(d["view"]) for d in await self.profiles.find({"status": "looking"})
+        ]
+        active = [MatchView.model_validate(d["view"]) for d in await self.matches.find({"status": "active"})]
+        self.engine.load(postings, profiles, active)
+        log.info("index rebuilt", postings=len(postings), profiles=len(profiles), matches=len(active))
+
+    async def handle(self, event: Envelope, record: Record) -> None:
+        if event.type.startswith("posting."):
+            payload = dict(event.payload)
+            if event.type == "posting.deleted":
+                payload["status"] = "deleted"
+            await self._apply(event, self.postings, PostingView.model_validate(payload))
+        elif event.type.startswith("profile."):
+            payload = dict(event.payload)
+            if event.type == "profile.deleted":
+                payload["status"] = "deleted"
+            await self._apply(event, self.profiles, ProfileMatchView.model_validate(payload))
+        else:
+            log.info("event type ignored", type=event.type)
+
+    async def _apply(self, event: Envelope, coll: Any, view: PostingView | ProfileMatchView) -> None:
+        held = await coll.get(view.id)
+        if held is not None and held["version"] > view.version:
+            return  # an older snapshot replayed or overtaken: the newer one already counts
+        changes = self._unsent.pop(event.event_id, None)
+        if changes is None:
+            if isinstance(view, PostingView):
+                changes = self.engine.apply_posting(view)
+            else:
+                changes = self.engine.apply_profile(view)
+        try:
+            await self._publish(event.event_id, changes)
+        except Exception:
+            self._unsent[event.event_id] = changes
+            raise
+        await self._persist(changes)
+        await coll.replace(
+            {
+                "_id": view.id,
+                "version": view.version,
+                "status": view.status,
+                "view": view.model_dump(mode="json"),
+                "updated_at": utcnow(),
+            }
+        )
+        if changes:
+            log.info("matches changed", source=event.type, entity=view.id, changes=len(changes))
+
+    async def _publish(self, source_event_id: str, changes: list[MatchChange]) -> None:
+        if not changes:
+            return
+        records = []
+        for change in changes:
+            m = change.match
+            env = envelope(
+                type=f"match.{change.kind}",
+                key=m.profile_id,
+                payload=m,
+                producer="match",
+                event_id=derived_event_id(source_event_id, change.kind, m.match_id),
+            )
+            records.append((TOPIC_MATCHES, m.profile_id, env.to_bytes()))
+        await self.publisher.publish_many(records)
+
+    async def _persist(self, changes: list[MatchChange]) -> None:
+        now = utcnow()
+        for change in changes:
+            m = change.match
+            await self.matches.replace(
+                {
+                    "_id": m.match_id,
+                    "profile_id": m.profile_id,
+                    "posting_id": m.posting_id,
+                    "status": "withdrawn" if change.kind == "withdrawn" else "active",
+                    "score": m.score,
+                    "view": m.model_dump(mode="json"),
+                    "updated_at": now,
+                }
+            )
