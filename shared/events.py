@@ -11,6 +11,7 @@ notify alone, carries a phone number.
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -19,11 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 
-TOPIC_POSTINGS = "chunfeng.postings.v1"
-TOPIC_PROFILES = "chunfeng.profiles.v1"
-TOPIC_CONTACTS = "chunfeng.contacts.v1"
-TOPIC_MATCHES = "chunfeng.matches.v1"
-TOPIC_DEAD_LETTER = "chunfeng.notify.deadletter.v1"
+# An optional namespace, so that several environments (or test sessions) can share one cluster.
+TOPIC_PREFIX = os.environ.get("CHUNFENG_TOPIC_PREFIX", "")
+TOPIC_POSTINGS = f"{TOPIC_PREFIX}chunfeng.postings.v1"
+TOPIC_PROFILES = f"{TOPIC_PREFIX}chunfeng.profiles.v1"
+TOPIC_CONTACTS = f"{TOPIC_PREFIX}chunfeng.contacts.v1"
+TOPIC_MATCHES = f"{TOPIC_PREFIX}chunfeng.matches.v1"
+TOPIC_DEAD_LETTER = f"{TOPIC_PREFIX}chunfeng.notify.deadletter.v1"
 
 ALL_TOPICS = (TOPIC_POSTINGS, TOPIC_PROFILES, TOPIC_CONTACTS, TOPIC_MATCHES, TOPIC_DEAD_LETTER)
 
