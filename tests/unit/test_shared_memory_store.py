@@ -1,0 +1,29 @@
+"""The embedded store implements the documented subset with MongoDB's meaning."""
+
+from __future__ import annotations
+
+from shared.store.memory import MemoryStore
+
+
+async def test_insert_is_idempotent_and_update_is_conditional() -> None:
+    c = MemoryStore().collection("x")
+    assert await c.insert({"_id": "a", "version": 1, "outbox": []})
+    assert not await c.insert({"_id": "a", "version": 9})
+    assert await c.update("a", inc={"version": 1}, push={"outbox": {"e": 1}}, where={"version": 1})
+    assert not await c.update("a", set={"stale": True}, where={"version": 1})
+    doc = await c.get("a")
+    assert doc == {"_id": "a", "version": 2, "outbox": [{"e": 1}]}
+
+
+async def test_filters_sort_and_copies() -> None:
+    c = MemoryStore().collection("x")
+    for i in range(5):
+        await c.insert({"_id": str(i), "n": i, "tags": ["a"] if i % 2 else ["b"], "d": {"k": i}})
+    assert [d["_id"] for d in await c.find({"n": {"$gte": 3}}, sort=[("n", -1)])] == ["4", "3"]
+    assert await c.count({"tags": "a"}) == 2
+    assert await c.count({"d.k": {"$in": [0, 4]}}) == 2
+    assert await c.count({"missing": {"$exists": False}}) == 5
+    doc = await c.get("1")
+    assert doc is not None
+    doc["n"] = 100
+    assert (await c.get("1") or {})["n"] == 1
