@@ -16,12 +16,6 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from shared.bus.base import TopicSpec
-from shared.logging import configure_logging, get_logger
-from shared.runtime import make_bus
-from shared.settings import CommonSettings
-from shared.topics import topic_specs
-
 from services.demo.load import load_demo, print_where_to_look
 from services.ingest.app import create_app as ingest_app
 from services.ingest.settings import IngestSettings
@@ -29,6 +23,11 @@ from services.match.app import create_app as match_app
 from services.match.settings import MatchSettings
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
+from shared.bus.base import TopicSpec
+from shared.logging import configure_logging, get_logger
+from shared.runtime import make_bus
+from shared.settings import CommonSettings
+from shared.topics import topic_specs
 
 log = get_logger("embedded")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -15,7 +16,7 @@ import structlog
 from shared.masking import mask_value
 
 
-def _mask(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _mask(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     return {k: mask_value(v) for k, v in event_dict.items()}
 
 

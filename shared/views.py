@@ -18,17 +18,35 @@ def posting_view(posting: PostingIn, *, id: str, version: int, status: str) -> P
     return PostingView(id=id, version=version, status=status, **data)  # type: ignore[arg-type]
 
 
-def profile_match_view(profile: ProfileIn, *, id: str, version: int, status: str | None = None) -> ProfileMatchView:
+def profile_match_view(
+    profile: ProfileIn, *, id: str, version: int, status: str | None = None
+) -> ProfileMatchView:
     data: dict[str, Any] = profile.model_dump(
         mode="json",
         include={
-            "birth_year", "desired_wage", "max_commute_km", "whole_province", "out_of_province",
-            "relocate", "skills", "experience", "certificates", "availability", "needs_benefits",
-            "groups", "intention",
+            "birth_year",
+            "desired_wage",
+            "max_commute_km",
+            "whole_province",
+            "out_of_province",
+            "relocate",
+            "skills",
+            "experience",
+            "certificates",
+            "availability",
+            "needs_benefits",
+            "groups",
+            "intention",
         },
     )
     home = {"adcode": profile.home.adcode, "town": profile.home.town}
-    return ProfileMatchView(id=id, version=version, status=status or profile.status, home=home, **data)
+    return ProfileMatchView(
+        id=id,
+        version=version,
+        status=status or profile.status,  # type: ignore[arg-type]
+        home=home,
+        **data,
+    )
 
 
 def display_name(name: str) -> str:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import uvicorn
 
-from shared.logging import configure_logging
-
 from services.match.app import create_app
 from services.match.settings import MatchSettings
+from shared.logging import configure_logging
 
 if __name__ == "__main__":
     settings = MatchSettings()

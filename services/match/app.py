@@ -7,6 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.match.api import router
+from services.match.consumer import MatchProcessor
+from services.match.engine import MatchEngine
+from services.match.scoring import load_policy
+from services.match.settings import MatchSettings
 from shared.bus.base import Bus
 from shared.consume import ConsumerLoop
 from shared.events import TOPIC_POSTINGS, TOPIC_PROFILES
@@ -14,14 +19,10 @@ from shared.health import health_router
 from shared.runtime import make_bus, make_store
 from shared.store.base import Store
 
-from services.match.api import router
-from services.match.consumer import MatchProcessor
-from services.match.engine import MatchEngine
-from services.match.scoring import load_policy
-from services.match.settings import MatchSettings
 
-
-def create_app(settings: MatchSettings | None = None, *, bus: Bus | None = None, store: Store | None = None) -> FastAPI:
+def create_app(
+    settings: MatchSettings | None = None, *, bus: Bus | None = None, store: Store | None = None
+) -> FastAPI:
     settings = settings or MatchSettings()
 
     @asynccontextmanager

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.match.engine import MatchChange, MatchEngine
 from shared.bus.base import Publisher, Record
 from shared.events import (
     TOPIC_MATCHES,
@@ -25,8 +26,6 @@ from shared.events import (
 )
 from shared.logging import get_logger
 from shared.store.base import Store
-
-from services.match.engine import MatchChange, MatchEngine
 
 log = get_logger("match.consumer")
 
@@ -50,9 +49,12 @@ class MatchProcessor:
 
     async def rebuild(self) -> None:
         """Rebuild the in-memory index from the database after a restart (emits nothing)."""
-        postings = [PostingView.model_validate(d["view"]) for d in await self.postings.find({"status": "open"})]
+        postings = [
+            PostingView.model_validate(d["view"]) for d in await self.postings.find({"status": "open"})
+        ]
         profiles = [
-            ProfileMatchView.model_validate(d["view"]) for d in await self.profiles.find({"status": "looking"})
+            ProfileMatchView.model_validate(d["view"])
+            for d in await self.profiles.find({"status": "looking"})
         ]
         active = [MatchView.model_validate(d["view"]) for d in await self.matches.find({"status": "active"})]
         self.engine.load(postings, profiles, active)

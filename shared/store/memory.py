@@ -8,7 +8,7 @@ out copies so that callers cannot mutate stored state by accident — as with a 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from shared.store.base import Collection, Doc, Sort, Store, Where
@@ -100,6 +100,10 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (2, str(value)) if not hasattr(value, "isoformat") else (3, value.isoformat())
 
 
+def _key_for(field: str) -> Callable[[Doc], tuple[int, Any]]:
+    return lambda d: _sort_key(_get_path(d, field))
+
+
 class MemoryCollection(Collection):
     def __init__(self) -> None:
         self._docs: dict[str, Doc] = {}
@@ -163,7 +167,7 @@ class MemoryCollection(Collection):
     ) -> list[Doc]:
         docs = [d for d in self._docs.values() if matches(d, where)]
         for field, direction in reversed(list(sort or [])):
-            docs.sort(key=lambda d, f=field: _sort_key(_get_path(d, f)), reverse=direction < 0)
+            docs.sort(key=_key_for(field), reverse=direction < 0)
         docs = docs[skip:]
         if limit:
             docs = docs[:limit]

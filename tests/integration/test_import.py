@@ -10,7 +10,17 @@ from openpyxl import Workbook, load_workbook
 
 from tests.integration.conftest import INGEST, MATCH, Stack, wait_for
 
-HEADERS = ["姓名", "手机号", "出生年份", "户籍区县代码", "期望月薪", "最远通勤公里", "技能", "可工作时间", "重点群体"]
+HEADERS = [
+    "姓名",
+    "手机号",
+    "出生年份",
+    "户籍区县代码",
+    "期望月薪",
+    "最远通勤公里",
+    "技能",
+    "可工作时间",
+    "重点群体",
+]
 
 
 def test_template_has_chinese_headers(stack: Stack, http: httpx.Client) -> None:
@@ -30,11 +40,19 @@ def test_xlsx_with_good_and_bad_rows_reports_the_bad_rows_by_number(stack: Stack
     ws.append(HEADERS)
     ws.append(["柯瑞丰", f"1390001{n:04d}", 1983, "360481", 3800, 40, "普工", "不限", "脱贫人口"])  # row 2 ok
     ws.append(["王五", "12345", 1990, "360481", 3800, 40, "普工", "不限", ""])  # row 3: bad phone
-    ws.append(["夏大姐", f"1390002{n:04d}", 1978, "361103", 3600, 30, "品检、普工", "仅白班", "返乡农民工"])  # row 4 ok
+    ws.append(
+        ["夏大姐", f"1390002{n:04d}", 1978, "361103", 3600, 30, "品检、普工", "仅白班", "返乡农民工"]
+    )  # row 4 ok
     ws.append(["赵六", f"1390003{n:04d}", 1985, "999999", 3600, 30, "普工", "不限", ""])  # row 5: adcode
     buf = io.BytesIO()
     wb.save(buf)
-    files = {"file": ("摸排表.xlsx", buf.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+    files = {
+        "file": (
+            "摸排表.xlsx",
+            buf.getvalue(),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    }
     r = http.post(f"{INGEST}/v1/imports/profiles", files=files)
     assert r.status_code == 200, r.text
     report = r.json()

@@ -28,7 +28,9 @@ def _profile(i: int, tag: str) -> dict[str, object]:
     }
 
 
-def test_sigkill_of_match_mid_stream_loses_nothing_and_doubles_nothing(stack: Stack, http: httpx.Client) -> None:
+def test_sigkill_of_match_mid_stream_loses_nothing_and_doubles_nothing(
+    stack: Stack, http: httpx.Client
+) -> None:
     tag = uuid.uuid4().hex[:4]
     posting = {
         "employer": {"name": f"恩施重启测试电子{tag}", "key_enterprise": True},
@@ -69,9 +71,7 @@ def test_sigkill_of_match_mid_stream_loses_nothing_and_doubles_nothing(stack: St
     wait_for(matched, timeout=120, interval=1)
 
     def delivered() -> bool:
-        return all(
-            any(i.get("posting_id") == posting_id for i in _inbox(http, pid)) for pid in profile_ids
-        )
+        return all(any(i.get("posting_id") == posting_id for i in _inbox(http, pid)) for pid in profile_ids)
 
     wait_for(delivered, timeout=60, interval=1)
     for pid in profile_ids:

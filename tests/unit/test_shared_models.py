@@ -52,7 +52,7 @@ def test_valid_id_number_must_agree_with_birth_year() -> None:
 
 
 def test_wage_range_and_filled_headcount_are_checked() -> None:
-    with pytest.raises(ValidationError, match="wage.max"):
+    with pytest.raises(ValidationError, match=r"wage\.max"):
         PostingIn.model_validate(load("posting") | {"wage": {"min": 5000, "max": 4000}})
     with pytest.raises(ValidationError, match="filled"):
         PostingIn.model_validate(load("posting") | {"filled": 51})
