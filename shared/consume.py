@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from shared.bus.base import Bus, Consumer, Record
 from shared.events import Envelope
 from shared.logging import get_logger
+from shared.metrics import EVENTS_HANDLED, HANDLER_FAILURES, POISON_RECORDS
 
 Handler = Callable[[Envelope, Record], Awaitable[None]]
 
@@ -83,14 +84,17 @@ class ConsumerLoop:
             event = Envelope.from_bytes(record.value)
         except ValidationError as exc:
             log.error("poison record skipped", topic=record.topic, offset=record.offset, error=str(exc))
+            POISON_RECORDS.labels(self.group_id).inc()
             return True
         delay = 0.2
         while True:
             try:
                 await self._handler(event, record)
                 self.handled += 1
+                EVENTS_HANDLED.labels(self.group_id, event.type).inc()
                 return True
             except Exception as exc:
+                HANDLER_FAILURES.labels(self.group_id).inc()
                 log.warning(
                     "handler failed, will retry",
                     group=self.group_id,

@@ -16,6 +16,7 @@ from shared.bus.base import Bus
 from shared.consume import ConsumerLoop
 from shared.events import TOPIC_POSTINGS, TOPIC_PROFILES
 from shared.health import health_router
+from shared.metrics import metrics_router
 from shared.runtime import make_bus, make_store
 from shared.store.base import Store
 
@@ -62,4 +63,5 @@ def create_app(
         return bool(await app.state.store.ping())
 
     app.include_router(health_router({"kafka": kafka_ready, "db": db_ready}))
+    app.include_router(metrics_router())
     return app
