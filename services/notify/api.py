@@ -1,0 +1,152 @@
+"""Notify's HTTP API: a seeker's inbox, their reply to a recommendation, and delivery status.
+
+The reply is the funnel's "intention" (意向): it is what an official follows up by phone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict
+
+from services.notify import documents as d
+from services.notify.consumer import utc_now
+from shared.events import FactorScore, PostingSummary
+from shared.masking import mask_text
+from shared.store.base import Store
+
+router = APIRouter(prefix="/v1", tags=["notify"])
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    interested: bool
+
+
+class ReplyState(BaseModel):
+    interested: bool
+    at: datetime
+
+
+class InboxItem(BaseModel):
+    id: str
+    profile_id: str
+    posting_id: str
+    posting: PostingSummary
+    reason: str
+    factors: list[FactorScore]
+    score: float
+    status: str  # active | withdrawn
+    created_at: datetime
+    withdrawn_reason: str | None = None
+    reply: ReplyState | None = None
+
+
+class Inbox(BaseModel):
+    profile_id: str
+    total: int
+    items: list[InboxItem]
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    profile_id: str
+    posting_id: str
+    channel: str
+    status: str  # pending | sending | sent | cancelled | dead
+    attempts: int
+    due_at: datetime | None
+    sent_at: datetime | None
+    last_error: str | None
+    deferred_reason: str | None = None
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _item(doc: dict[str, Any]) -> InboxItem:
+    reply = doc.get("reply")
+    return InboxItem(
+        id=doc["_id"],
+        profile_id=doc["profile_id"],
+        posting_id=doc["posting_id"],
+        posting=PostingSummary.model_validate(doc["posting"]),
+        reason=doc.get("reason", ""),
+        factors=[FactorScore.model_validate(f) for f in doc.get("factors", [])],
+        score=float(doc.get("score", 0)),
+        status=doc.get("status", "active"),
+        created_at=d.as_utc(doc["created_at"]) or utc_now(),
+        withdrawn_reason=doc.get("withdrawn_reason"),
+        reply=ReplyState(interested=reply["interested"], at=d.as_utc(reply["at"]) or utc_now())
+        if reply
+        else None,
+    )
+
+
+@router.get("/inbox/{profile_id}", response_model=Inbox)
+async def inbox(
+    request: Request,
+    profile_id: str,
+    include_withdrawn: bool = False,
+    limit: int = Query(default=50, ge=1, le=500),
+    skip: int = Query(default=0, ge=0),
+) -> Inbox:
+    where: dict[str, Any] = {"profile_id": profile_id}
+    if not include_withdrawn:
+        where["status"] = "active"
+    recs = _store(request).collection(d.RECOMMENDATIONS)
+    docs = await recs.find(where, sort=[("created_at", -1), ("_id", 1)], limit=limit, skip=skip)
+    return Inbox(profile_id=profile_id, total=await recs.count(where), items=[_item(x) for x in docs])
+
+
+@router.post("/inbox/{profile_id}/{posting_id}/reply", response_model=InboxItem)
+async def reply(request: Request, profile_id: str, posting_id: str, body: Reply) -> InboxItem:
+    recs = _store(request).collection(d.RECOMMENDATIONS)
+    rec_id = d.recommendation_id(profile_id, posting_id)
+    state = {"interested": body.interested, "at": utc_now()}
+    if not await recs.update(rec_id, set={"reply": state}, where={"status": "active"}):
+        existing = await recs.get(rec_id)
+        if existing is None:
+            raise HTTPException(status_code=404, detail="没有这条推荐")
+        raise HTTPException(status_code=409, detail="该岗位推荐已撤回，无法回复")
+    doc = await recs.get(rec_id)
+    assert doc is not None
+    return _item(doc)
+
+
+@router.get("/deliveries", response_model=list[DeliveryOut])
+async def deliveries(
+    request: Request,
+    profile_id: str | None = None,
+    status: str | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[DeliveryOut]:
+    where: dict[str, Any] = {}
+    if profile_id is not None:
+        where["profile_id"] = profile_id
+    if status is not None:
+        where["status"] = status
+    docs = (
+        await _store(request)
+        .collection(d.DELIVERIES)
+        .find(where, sort=[("created_at", -1), ("_id", 1)], limit=limit)
+    )
+    return [
+        DeliveryOut(
+            id=x["_id"],
+            profile_id=x["profile_id"],
+            posting_id=x["posting_id"],
+            channel=x["channel"],
+            status=x["status"],
+            attempts=int(x.get("attempts", 0)),
+            due_at=d.as_utc(x.get("due_at")),
+            sent_at=d.as_utc(x.get("sent_at")),
+            last_error=mask_text(x["last_error"]) if x.get("last_error") else None,
+            deferred_reason=x.get("deferred_reason"),
+        )
+        for x in docs
+    ]

@@ -1,0 +1,96 @@
+"""The notify service: consumes matches and contacts, keeps inboxes, pushes recommendations."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from services.notify import documents as d
+from services.notify.api import router
+from services.notify.channels import PUSH_CHANNELS, Channel, build_channels
+from services.notify.consumer import Clock, NotifyHandler, make_consumer_loop, utc_now
+from services.notify.settings import NotifySettings
+from services.notify.worker import DeliveryWorker
+from shared.bus.base import Bus, TopicSpec
+from shared.events import TOPIC_CONTACTS, TOPIC_DEAD_LETTER, TOPIC_MATCHES
+from shared.health import health_router
+from shared.logging import get_logger
+from shared.runtime import make_bus, make_store
+from shared.store.base import Store
+
+log = get_logger("notify")
+
+
+async def ensure_indexes(store: Store) -> None:
+    recs = store.collection(d.RECOMMENDATIONS)
+    await recs.ensure_index([("profile_id", 1), ("created_at", -1)])
+    await recs.ensure_index([("profile_id", 1), ("status", 1), ("deliveries_scheduled", 1)])
+    deliveries = store.collection(d.DELIVERIES)
+    await deliveries.ensure_index([("status", 1), ("due_at", 1)])
+    await deliveries.ensure_index([("profile_id", 1), ("status", 1), ("sent_at", 1)])
+    await deliveries.ensure_index([("recommendation_id", 1)])
+
+
+def create_app(
+    settings: NotifySettings | None = None,
+    *,
+    bus: Bus | None = None,
+    store: Store | None = None,
+    channels: Mapping[str, Channel] | None = None,
+    clock: Clock = utc_now,
+) -> FastAPI:
+    """``channels`` and ``clock`` replace the configured ones (tests, a demo with fakes)."""
+    settings = settings or NotifySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        the_bus = bus or make_bus(settings)
+        the_store = store or make_store(settings)
+        client = httpx.AsyncClient(timeout=settings.http_timeout_s)
+        the_channels = channels if channels is not None else build_channels(settings, client)
+        try:
+            await the_bus.ensure_topics(
+                [
+                    TopicSpec(TOPIC_MATCHES, settings.topic_partitions),
+                    TopicSpec(TOPIC_CONTACTS, settings.topic_partitions),
+                    TopicSpec(TOPIC_DEAD_LETTER, 1),
+                ]
+            )
+        except Exception as exc:  # topics are normally created by `python -m shared.topics`
+            log.warning("could not ensure topics", error=repr(exc))
+        await ensure_indexes(the_store)
+        publisher = the_bus.publisher("notify")
+        await publisher.start()
+        handler = NotifyHandler(
+            the_store, push_channels=[c for c in PUSH_CHANNELS if c in the_channels], clock=clock
+        )
+        loop = make_consumer_loop(the_bus, handler)
+        worker = DeliveryWorker(the_store, the_channels, publisher, settings, clock=clock)
+        app.state.store, app.state.loop, app.state.worker = the_store, loop, worker
+        app.state.publisher, app.state.channels, app.state.settings = publisher, the_channels, settings
+        await loop.start()
+        await worker.start()
+        try:
+            yield
+        finally:
+            await loop.stop()
+            await worker.stop()
+            await publisher.stop()
+            await client.aclose()
+            if store is None:
+                await the_store.close()
+
+    app = FastAPI(title="Chunfeng notify", version="1", lifespan=lifespan)
+    app.include_router(router)
+
+    async def kafka_ready() -> bool:
+        return bool(await app.state.loop.ping()) and bool(await app.state.publisher.ping())
+
+    async def db_ready() -> bool:
+        return bool(await app.state.store.ping())
+
+    app.include_router(health_router({"kafka": kafka_ready, "db": db_ready}))
+    return app

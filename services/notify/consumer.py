@@ -1,0 +1,167 @@
+"""Turns match and contact events into inbox items and scheduled deliveries.
+
+Every step is idempotent without an event-id table: recommendations and deliveries are created
+with ``insert`` on deterministic ids, contacts are replaced only by a newer version, and a
+recommendation remembers whether its deliveries were scheduled, so that a crash between the two
+writes is repaired by the replay instead of being lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from services.notify import documents as d
+from shared.bus.base import Bus, Record
+from shared.consume import ConsumerLoop
+from shared.events import TOPIC_CONTACTS, TOPIC_MATCHES, ContactView, Envelope, MatchView
+from shared.logging import get_logger
+from shared.store.base import Store
+
+log = get_logger("notify.consumer")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NotifyHandler:
+    def __init__(self, store: Store, *, push_channels: Iterable[str], clock: Clock = utc_now) -> None:
+        self.recommendations = store.collection(d.RECOMMENDATIONS)
+        self.deliveries = store.collection(d.DELIVERIES)
+        self.contacts = store.collection(d.CONTACTS)
+        self._available = set(push_channels)
+        self._clock = clock
+
+    async def __call__(self, event: Envelope, record: Record | None = None) -> None:
+        await self.handle(event)
+
+    async def handle(self, event: Envelope) -> None:
+        if event.type in ("match.created", "match.updated"):
+            await self.on_match(MatchView.model_validate(event.payload), event.occurred_at)
+        elif event.type == "match.withdrawn":
+            await self.on_withdrawn(MatchView.model_validate(event.payload), event.occurred_at)
+        elif event.type == "contact.upserted":
+            await self.on_contact(ContactView.model_validate(event.payload), deleted=False)
+        elif event.type == "contact.deleted":
+            await self.on_contact(_deleted_contact(event), deleted=True)
+        else:
+            log.info("event ignored", type=event.type, event_id=event.event_id)
+
+    # --- matches -------------------------------------------------------------------------------
+
+    async def on_match(self, match: MatchView, event_at: datetime) -> None:
+        now = self._clock()
+        rec_id = d.recommendation_id(match.profile_id, match.posting_id)
+        created = await self.recommendations.insert(d.recommendation_doc(match, now=now, event_at=event_at))
+        if not created:
+            await self._refresh(rec_id, match, event_at, now)
+        rec = await self.recommendations.get(rec_id)
+        if rec is not None and rec["status"] == "active" and not rec.get("deliveries_scheduled"):
+            contact = await self.contacts.get(match.profile_id)
+            if d.contact_usable(contact):
+                assert contact is not None
+                await self._schedule(rec, contact, now)
+        log.info("recommendation", id=rec_id, created=created)
+
+    async def _refresh(self, rec_id: str, match: MatchView, event_at: datetime, now: datetime) -> None:
+        """A later event for a known pair updates what the inbox shows; it never pushes again.
+
+        A pair withdrawn and matched again becomes visible in the inbox once more, but it stays
+        the same recommendation: its deliveries were created once and are not created again.
+        """
+        await self.recommendations.update(
+            rec_id,
+            set={
+                **d.match_content(match),
+                "event_at": event_at,
+                "status": "active",
+                "withdrawn_reason": None,
+            },
+            where={"event_at": {"$lte": event_at}},
+        )
+
+    async def _schedule(self, rec: dict[str, Any], contact: dict[str, Any], now: datetime) -> None:
+        for channel in d.push_channels(contact, self._available):
+            await self.deliveries.insert(
+                d.delivery_doc(rec["profile_id"], rec["posting_id"], channel, now=now)
+            )
+        await self.recommendations.update(rec["_id"], set={"deliveries_scheduled": True})
+
+    async def on_withdrawn(self, match: MatchView, event_at: datetime) -> None:
+        """Hide the inbox item and stop its pushes; a replayed older match cannot revive it."""
+        now = self._clock()
+        rec_id = d.recommendation_id(match.profile_id, match.posting_id)
+        await self.recommendations.update(
+            rec_id,
+            set={
+                "status": "withdrawn",
+                "withdrawn_at": now,
+                "withdrawn_reason": match.withdrawn_reason,
+                "event_at": event_at,
+            },
+            where={"status": "active", "event_at": {"$lte": event_at}},
+        )
+        await self._cancel_pending({"recommendation_id": rec_id}, reason="withdrawn", now=now)
+
+    async def _cancel_pending(self, where: dict[str, Any], *, reason: str, now: datetime) -> int:
+        cancelled = 0
+        for delivery in await self.deliveries.find({**where, "status": d.PENDING}):
+            cancelled += await self.deliveries.update(
+                delivery["_id"],
+                set={"status": d.CANCELLED, "last_error": reason, "cancelled_at": now},
+                where={"status": d.PENDING},
+            )
+        return cancelled
+
+    # --- contacts ------------------------------------------------------------------------------
+
+    async def on_contact(self, contact: ContactView, *, deleted: bool) -> None:
+        now = self._clock()
+        doc = d.contact_doc(contact, now=now, deleted=deleted)
+        if not await self.contacts.insert(doc):
+            stored = await self.contacts.get(contact.profile_id)
+            if stored is not None and int(stored.get("version", 0)) >= contact.version:
+                log.info("stale contact ignored", profile_id=contact.profile_id, version=contact.version)
+                return
+            body = {k: v for k, v in doc.items() if k != "_id"}
+            if not await self.contacts.update(
+                contact.profile_id, set=body, where={"version": {"$lt": contact.version}}
+            ):
+                return  # a newer version won the race
+        if d.contact_usable(doc):
+            for rec in await self.recommendations.find(
+                {"profile_id": contact.profile_id, "status": "active", "deliveries_scheduled": False}
+            ):
+                await self._schedule(rec, doc, now)
+        else:
+            # Consent withdrawn, contact deactivated or deleted: nothing more is pushed.
+            await self._cancel_pending({"profile_id": contact.profile_id}, reason="contact_inactive", now=now)
+
+
+# A deletion that does not say which version it ends is final: no older upsert may revive it.
+FINAL_VERSION = 2**62
+
+
+def _deleted_contact(event: Envelope) -> ContactView:
+    payload = event.payload
+    return ContactView(
+        profile_id=str(payload.get("profile_id") or event.key),
+        version=int(payload.get("version") or FINAL_VERSION),
+        display_name=str(payload.get("display_name", "")),
+        consent=False,
+        active=False,
+    )
+
+
+def make_consumer_loop(bus: Bus, handler: NotifyHandler) -> ConsumerLoop:
+    return ConsumerLoop(
+        bus,
+        group_id="notify",
+        topics=[TOPIC_MATCHES, TOPIC_CONTACTS],
+        handler=handler,
+        client_id="notify-consumer",
+    )

@@ -1,0 +1,58 @@
+"""The Chinese text of a pushed recommendation: short, friendly, and free of personal data.
+
+An SMS over 70 characters is split into several billed parts, and long messages get skimmed, so
+the text keeps the reason's leading segments (the match service orders them by weight) and drops
+trailing ones until it fits. The only personal detail is the masked greeting name.
+"""
+
+from __future__ import annotations
+
+from shared.events import MatchView, PostingSummary
+from shared.masking import mask_text
+
+PREFIX = "【春风就业】"
+CALL_TO_ACTION = "回复1表示感兴趣。"
+SEPARATOR = " · "
+
+SHIFT_LABELS = {
+    "day": "白班",
+    "night": "夜班",
+    "rotating": "倒班",
+    "weekday_day": "周一至周五白班",
+}
+
+
+def wage_text(posting: PostingSummary) -> str:
+    if posting.wage_min == posting.wage_max:
+        return f"月薪{posting.wage_min}元"
+    return f"月薪{posting.wage_min}–{posting.wage_max}元"
+
+
+def fallback_reason(posting: PostingSummary) -> str:
+    parts = [p for p in (posting.place, wage_text(posting), SHIFT_LABELS.get(posting.shift, "")) if p]
+    return SEPARATOR.join(parts)
+
+
+def render_text(display_name: str, match: MatchView, *, max_chars: int = 120) -> str:
+    greeting = f"{PREFIX}{display_name or '求职者'}您好，为您推荐"
+    job = f"{match.posting.employer}·{match.posting.title}" if match.posting.employer else match.posting.title
+    segments = [s.strip() for s in (match.reason or fallback_reason(match.posting)).split("·") if s.strip()]
+
+    def compose(job_text: str, segs: list[str]) -> str:
+        body = f"：{SEPARATOR.join(segs)}。" if segs else "。"
+        return f"{greeting}{job_text}{body}{CALL_TO_ACTION}"
+
+    text = compose(job, segments)
+    while len(text) > max_chars and len(segments) > 1:
+        segments.pop()
+        text = compose(job, segments)
+    if len(text) > max_chars:
+        room = max(4, len(job) - (len(text) - max_chars) - 1)
+        job = job[:room] + "…"
+        text = compose(job, segments)
+    if len(text) > max_chars and segments:
+        over = len(text) - max_chars
+        segments = [segments[0][: max(0, len(segments[0]) - over - 1)] + "…"]
+        text = compose(job, segments)
+    # The posting text is written by an employer: make sure no phone or ID number slips through.
+    return mask_text(text)

@@ -1,0 +1,289 @@
+"""The delivery worker: every tick, take due pending deliveries, apply the rules, send.
+
+A delivery is *claimed* (pending -> sending, with a lease) by a conditional update before it is
+sent, so two workers never send the same one; a claim whose lease ran out (the worker died
+mid-send) returns to pending. The gateway's idempotency key, the delivery id, absorbs the rare
+duplicate that recovery can cause. A delivery that has failed for good becomes ``dead`` with a
+``dead_letter_pending`` mark set in the same write; the dead-letter event is published after
+and the mark cleared, so an outage of the bus delays the event but never loses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.notify import documents as d
+from services.notify.channels.base import Channel, DeliveryError, OutboundMessage
+from services.notify.consumer import Clock, utc_now
+from services.notify.render import render_text
+from services.notify.rules import Rules, backoff_s, deferral, local_day_bounds
+from services.notify.settings import NotifySettings
+from shared.bus.base import Publisher
+from shared.events import TOPIC_DEAD_LETTER, DeadLetter, MatchView, derived_event_id, envelope
+from shared.logging import get_logger
+from shared.masking import mask_text
+from shared.store.base import Store
+
+log = get_logger("notify.worker")
+
+
+def rules_from(settings: NotifySettings) -> Rules:
+    quiet = {"sms", "wechat"} if settings.quiet_hours_wechat else {"sms"}
+    return Rules(
+        tz=ZoneInfo(settings.timezone),
+        quiet_start=settings.quiet_start,
+        quiet_end=settings.quiet_end,
+        quiet_channels=frozenset(quiet),
+        daily_cap=settings.daily_cap,
+    )
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        store: Store,
+        channels: Mapping[str, Channel],
+        publisher: Publisher,
+        settings: NotifySettings,
+        *,
+        clock: Clock = utc_now,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.deliveries = store.collection(d.DELIVERIES)
+        self.recommendations = store.collection(d.RECOMMENDATIONS)
+        self.contacts = store.collection(d.CONTACTS)
+        self._channels = channels
+        self._publisher = publisher
+        self._settings = settings
+        self._rules = rules_from(settings)
+        self._clock = clock
+        self._rand = rand
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.sent = 0
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="notify:worker")
+
+    async def stop(self) -> None:
+        """Let the send in hand finish (its result is recorded), then stop taking new ones."""
+        self._stopping.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=self._settings.http_timeout_s + 5)
+            except TimeoutError:
+                self._task.cancel()
+
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.run_once()
+            except Exception as exc:  # the store or bus is down: try again next tick
+                log.warning("worker tick failed", error=mask_text(repr(exc)))
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=self._settings.worker_interval_s)
+            except TimeoutError:
+                pass
+
+    # --- one tick ------------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """One pass: recover expired leases, retry owed dead letters, send what is due."""
+        now = self._clock()
+        await self._recover_leases(now)
+        await self._flush_dead_letters()
+        due = await self.deliveries.find(
+            {"status": d.PENDING, "due_at": {"$lte": now}},
+            sort=[("due_at", 1)],
+            limit=self._settings.worker_batch,
+        )
+        handled = 0
+        for delivery in due:
+            if self._stopping.is_set():
+                break
+            handled += await self._process(delivery)
+        return handled
+
+    async def _recover_leases(self, now: datetime) -> None:
+        for delivery in await self.deliveries.find({"status": d.SENDING, "lease_until": {"$lt": now}}):
+            if await self.deliveries.update(
+                delivery["_id"],
+                set={"status": d.PENDING, "due_at": now, "lease_until": None},
+                where={"status": d.SENDING, "lease_until": delivery["lease_until"]},
+            ):
+                log.warning("lease expired, delivery back to pending", delivery_id=delivery["_id"])
+
+    async def _process(self, delivery: dict[str, Any]) -> int:
+        now = self._clock()
+        did = delivery["_id"]
+        lease_until = now + timedelta(seconds=self._settings.lease_s)
+        if not await self.deliveries.update(
+            did, set={"status": d.SENDING, "lease_until": lease_until}, where={"status": d.PENDING}
+        ):
+            return 0  # another worker took it
+        rec = await self.recommendations.get(delivery["recommendation_id"])
+        contact = await self.contacts.get(delivery["profile_id"])
+        if rec is None or rec.get("status") != "active":
+            return await self._finish(did, d.CANCELLED, last_error="withdrawn")
+        if not d.contact_usable(contact):
+            return await self._finish(did, d.CANCELLED, last_error="contact_inactive")
+        assert contact is not None
+
+        channel_name = delivery["channel"]
+        pushed = await self._pushed_today(delivery["profile_id"], delivery["posting_id"], now)
+        wait = deferral(now, channel_name, pushed, self._rules)
+        if wait is not None:
+            await self.deliveries.update(
+                did,
+                set={
+                    "status": d.PENDING,
+                    "due_at": wait.until,
+                    "deferred_reason": wait.reason,
+                    "lease_until": None,
+                },
+                where={"status": d.SENDING},
+            )
+            return 0
+
+        channel = self._channels.get(channel_name)
+        attempts = int(delivery.get("attempts", 0)) + 1
+        try:
+            if channel is None:
+                raise DeliveryError(f"channel {channel_name} is not configured", retryable=False)
+            provider_id = await channel.send(self._message(delivery, rec, contact))
+        except DeliveryError as exc:
+            return await self._failed(delivery, attempts, mask_text(exc.reason), retryable=exc.retryable)
+        except Exception as exc:  # a bug in a channel must not kill the worker; retry it as transient
+            return await self._failed(delivery, attempts, mask_text(repr(exc)), retryable=True)
+        await self.deliveries.update(
+            did,
+            set={
+                "status": d.SENT,
+                "sent_at": self._clock(),
+                "attempts": attempts,
+                "provider_id": provider_id,
+                "lease_until": None,
+                "deferred_reason": None,
+            },
+        )
+        self.sent += 1
+        log.info("delivered", delivery_id=did, channel=channel_name, attempts=attempts)
+        return 1
+
+    async def _finish(self, did: str, status: str, *, last_error: str) -> int:
+        await self.deliveries.update(
+            did, set={"status": status, "last_error": last_error, "lease_until": None}
+        )
+        return 0
+
+    async def _pushed_today(self, profile_id: str, posting_id: str, now: datetime) -> int:
+        start, end = local_day_bounds(now, self._rules.tz)
+        sent = await self.deliveries.find(
+            {"profile_id": profile_id, "status": d.SENT, "sent_at": {"$gte": start, "$lt": end}}
+        )
+        return len({s["posting_id"] for s in sent} - {posting_id})
+
+    def _message(
+        self, delivery: dict[str, Any], rec: dict[str, Any], contact: dict[str, Any]
+    ) -> OutboundMessage:
+        match = MatchView.model_validate(
+            {**rec, "match_id": rec["_id"], "factors": rec.get("factors", []), "rank": rec.get("rank", 0)}
+        )
+        channel = delivery["channel"]
+        max_chars = self._settings.sms_max_chars if channel == "sms" else 300
+        public = {
+            k: rec.get(k)
+            for k in (
+                "profile_id",
+                "posting_id",
+                "score",
+                "rank",
+                "reason",
+                "factors",
+                "posting",
+                "distance_km",
+            )
+        }
+        return OutboundMessage(
+            delivery_id=delivery["_id"],
+            profile_id=delivery["profile_id"],
+            posting_id=delivery["posting_id"],
+            channel=channel,
+            to=d.recipient(contact, channel),
+            text=render_text(str(contact.get("display_name", "")), match, max_chars=max_chars),
+            recommendation=public,
+        )
+
+    async def _failed(self, delivery: dict[str, Any], attempts: int, error: str, *, retryable: bool) -> int:
+        did = delivery["_id"]
+        now = self._clock()
+        if retryable and attempts < self._settings.max_attempts:
+            delay = backoff_s(
+                attempts,
+                base_s=self._settings.backoff_base_s,
+                max_s=self._settings.backoff_max_s,
+                rand=self._rand,
+            )
+            await self.deliveries.update(
+                did,
+                set={
+                    "status": d.PENDING,
+                    "attempts": attempts,
+                    "last_error": error,
+                    "due_at": now + timedelta(seconds=delay),
+                    "lease_until": None,
+                },
+            )
+            log.warning("delivery failed, will retry", delivery_id=did, attempts=attempts, error=error)
+            return 0
+        await self.deliveries.update(
+            did,
+            set={
+                "status": d.DEAD,
+                "attempts": attempts,
+                "last_error": error,
+                "dead_at": now,
+                "lease_until": None,
+                "dead_letter_pending": True,
+            },
+        )
+        log.error("delivery dead", delivery_id=did, attempts=attempts, error=error)
+        await self._publish_dead_letter({**delivery, "attempts": attempts, "last_error": error})
+        return 0
+
+    async def _flush_dead_letters(self) -> None:
+        for delivery in await self.deliveries.find({"status": d.DEAD, "dead_letter_pending": True}):
+            await self._publish_dead_letter(delivery)
+
+    async def _publish_dead_letter(self, delivery: dict[str, Any]) -> None:
+        letter = DeadLetter(
+            delivery_id=delivery["_id"],
+            profile_id=delivery["profile_id"],
+            posting_id=delivery["posting_id"],
+            channel=delivery["channel"],
+            attempts=int(delivery.get("attempts", 0)),
+            last_error=str(delivery.get("last_error") or ""),
+        )
+        event = envelope(
+            type="notify.dead_letter",
+            key=delivery["profile_id"],
+            payload=letter,
+            producer="notify",
+            event_id=derived_event_id("notify.dead_letter", delivery["_id"]),
+        )
+        try:
+            await self._publisher.publish(TOPIC_DEAD_LETTER, event.key, event.to_bytes())
+        except Exception as exc:
+            log.warning("dead letter not published yet", delivery_id=delivery["_id"], error=repr(exc))
+            return
+        await self.deliveries.update(delivery["_id"], set={"dead_letter_pending": False})
