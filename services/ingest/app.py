@@ -1,0 +1,84 @@
+"""The ingest service's application: routes, and the outbox relay's lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from services.ingest.api import router
+from services.ingest.documents import POSTING, PROFILE
+from services.ingest.outbox import OutboxRelay
+from services.ingest.repository import Repository
+from services.ingest.settings import IngestSettings
+from shared.bus.base import Bus
+from shared.health import health_router
+from shared.logging import get_logger
+from shared.runtime import make_bus, make_store
+from shared.store.base import Store, StoreUnavailable
+
+log = get_logger("ingest")
+
+
+def create_app(
+    settings: IngestSettings | None = None, *, bus: Bus | None = None, store: Store | None = None
+) -> FastAPI:
+    settings = settings or IngestSettings()
+    bus = bus or make_bus(settings)
+    store = store or make_store(settings)
+    publisher = bus.publisher("ingest")
+    relay = OutboxRelay(
+        {
+            POSTING.collection: store.collection(POSTING.collection),
+            PROFILE.collection: store.collection(PROFILE.collection),
+        },
+        publisher,
+        interval_s=settings.outbox_interval_s,
+        max_backoff_s=settings.outbox_max_backoff_s,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for repo in (app.state.postings, app.state.profiles):
+            await repo.ensure_indexes()
+        try:
+            await publisher.start()
+        except Exception as exc:  # writes are accepted while the bus is down; the relay catches up
+            log.warning("publisher did not start; events wait in the outbox", error=repr(exc))
+        await relay.start()
+        relay.kick()  # publish what a previous process left pending
+        log.info("ingest started", port=settings.port)
+        try:
+            yield
+        finally:
+            await relay.stop(final_flush=True)
+            try:
+                await publisher.stop()
+            except Exception as exc:
+                log.warning("publisher stop failed", error=repr(exc))
+            log.info("ingest stopped")
+
+    app = FastAPI(
+        title="春风 · ingest",
+        description="Job postings and seeker profiles in (HTTP and spreadsheet import); events out.",
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.bus = bus
+    app.state.publisher = publisher
+    app.state.relay = relay
+    app.state.postings = Repository(store, POSTING, on_write=relay.kick)
+    app.state.profiles = Repository(store, PROFILE, on_write=relay.kick)
+    app.include_router(router)
+    app.include_router(health_router({"kafka": publisher.ping, "db": store.ping}))
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        log.warning("store unavailable", error=str(exc))
+        return JSONResponse({"detail": "数据库暂不可用，请稍后重试"}, status_code=503)
+
+    return app

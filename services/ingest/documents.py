@@ -1,0 +1,134 @@
+"""The stored shape of postings and profiles, and the events each change appends to its outbox.
+
+Pure functions, no I/O. A stored document is ``{_id, data, status, version, created_at,
+updated_at, outbox, outbox_pending}``: ``data`` holds the validated input fields, ``outbox`` the
+events not yet published. The entity and its events live in one document because FerretDB 1.x
+has no multi-document transactions: one single-document write keeps "changed" and "will be
+announced" from ever disagreeing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from shared.events import TOPIC_CONTACTS, TOPIC_POSTINGS, TOPIC_PROFILES, Envelope, envelope
+from shared.models import PostingIn, ProfileIn
+from shared.store.base import Doc
+from shared.views import contact_view, posting_view, profile_match_view
+
+PRODUCER = "ingest"
+DELETED = "deleted"
+
+KindName = Literal["posting", "profile"]
+
+
+def now_iso() -> str:
+    """Fixed-width UTC timestamps, so that string order is time order in every store."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def outbox_entry(topic: str, env: Envelope) -> dict[str, Any]:
+    """A serialized envelope plus the topic it goes to (``Envelope`` ignores the extra key)."""
+    return {"topic": topic, **env.model_dump(mode="json")}
+
+
+def entry_envelope(entry: dict[str, Any]) -> tuple[str, Envelope]:
+    return str(entry["topic"]), Envelope.model_validate(entry)
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """What differs between postings and profiles: collection, model, statuses and events."""
+
+    name: KindName
+    collection: str
+    model: type[BaseModel]
+    initial_status: str
+    statuses: tuple[str, ...]
+
+    def parse(self, data: dict[str, Any]) -> BaseModel:
+        return self.model.model_validate(data)
+
+    def events(self, model: BaseModel, *, id: str, version: int, status: str) -> list[dict[str, Any]]:
+        """The outbox entries announcing that entity ``id`` is now at ``version`` with ``status``."""
+        if isinstance(model, PostingIn):
+            kind = {"closed": "posting.closed", DELETED: "posting.deleted"}.get(status, "posting.upserted")
+            view = posting_view(model, id=id, version=version, status=status)
+            return [
+                outbox_entry(TOPIC_POSTINGS, envelope(type=kind, key=id, payload=view, producer=PRODUCER))
+            ]
+        assert isinstance(model, ProfileIn)
+        deleted = status == DELETED
+        match = profile_match_view(model, id=id, version=version, status=status)
+        contact = contact_view(model, id=id, version=version, active=not deleted)
+        return [
+            outbox_entry(
+                TOPIC_PROFILES,
+                envelope(
+                    type="profile.deleted" if deleted else "profile.upserted",
+                    key=id,
+                    payload=match,
+                    producer=PRODUCER,
+                ),
+            ),
+            outbox_entry(
+                TOPIC_CONTACTS,
+                envelope(
+                    type="contact.deleted" if deleted else "contact.upserted",
+                    key=id,
+                    payload=contact,
+                    producer=PRODUCER,
+                ),
+            ),
+        ]
+
+    def status_of(self, model: BaseModel, current: str | None) -> str:
+        """A posting keeps its lifecycle status across edits; a profile's status is one of its fields."""
+        if isinstance(model, ProfileIn):
+            return str(model.status)
+        return current or self.initial_status
+
+
+POSTING = Kind("posting", "postings", PostingIn, "open", ("open", "closed"))
+PROFILE = Kind("profile", "profiles", ProfileIn, "looking", ("looking", "hired", "paused"))
+
+
+def data_of(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
+def new_document(kind: Kind, model: BaseModel, *, id: str | None = None, at: str | None = None) -> Doc:
+    id = id or new_id()
+    at = at or now_iso()
+    status = kind.status_of(model, None)
+    return {
+        "_id": id,
+        "data": data_of(model),
+        "status": status,
+        "version": 1,
+        "created_at": at,
+        "updated_at": at,
+        "outbox": kind.events(model, id=id, version=1, status=status),
+        "outbox_pending": True,
+    }
+
+
+def public(doc: Doc) -> dict[str, Any]:
+    """The API's view of a stored document: server fields first, then the validated fields."""
+    head = {
+        "id": doc["_id"],
+        "status": doc["status"],
+        "version": doc["version"],
+        "created_at": doc["created_at"],
+        "updated_at": doc["updated_at"],
+    }
+    return {**head, **{k: v for k, v in doc["data"].items() if k not in head}}

@@ -1,0 +1,254 @@
+"""Spreadsheet rows -> validated models -> stored entities, with a per-row report.
+
+Parsing and validation (``parse_sheet``) are pure; ``apply_rows`` stores the valid rows through
+the same repository as the HTTP API (so each row's write carries its outbox events). A row is
+matched to what is already stored so that re-importing a sheet does not duplicate anyone: a
+profile by phone, a posting by (employer name, title, workplace adcode). A matched row updates
+only the fields the sheet gives; an empty cell leaves the stored value as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from services.ingest.columns import (
+    POSTING_COLUMNS,
+    PROFILE_COLUMNS,
+    CellError,
+    Column,
+    convert,
+    header_index,
+    is_empty,
+    normalise_header,
+)
+from services.ingest.documents import POSTING, PROFILE, Kind
+from services.ingest.repository import Conflict, NotFound, Repository
+from services.ingest.spreadsheet import Sheet, SpreadsheetError
+from shared.models import PostingIn, ProfileIn
+
+COLUMNS: dict[str, tuple[Column, ...]] = {"profile": PROFILE_COLUMNS, "posting": POSTING_COLUMNS}
+KINDS: dict[str, Kind] = {"profile": PROFILE, "posting": POSTING}
+
+# Errors raised by a model validator (no single field) and the columns they are about.
+_MODEL_LEVEL: dict[str, str] = {"profile": "身份证号、出生年份", "posting": "招聘人数、已招人数"}
+
+# The English reasons of shared.models, as an official should read them.
+_REASONS: tuple[tuple[str, str], ...] = (
+    ("not a mainland mobile number", "不是有效的大陆手机号（11位，以13–19开头）"),
+    ("not a valid identity-card number", "身份证号无效（校验位或出生日期不对）"),
+    ("unknown adcode", "未知的区县代码"),
+    ("adcode must be", "区县代码须为6位（区县）或9位（乡镇）数字"),
+    ("disagrees with the ID number", "出生年份与身份证号不符"),
+    ("wage.max must be at least", "月薪上限不能低于月薪下限"),
+    ("max_age must be at least", "最高年龄不能低于最低年龄"),
+    ("filled cannot exceed headcount", "已招人数不能超过招聘人数"),
+    ("unified social credit code", "统一社会信用代码须为18位（数字和大写字母）"),
+)
+
+
+@dataclass(slots=True)
+class RowError:
+    column: str
+    field: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"column": self.column, "field": self.field, "reason": self.reason}
+
+
+@dataclass(slots=True)
+class ParsedRow:
+    row: int
+    payload: dict[str, Any]  # only what the sheet gave, nested as the API expects
+    model: BaseModel | None = None
+    errors: list[RowError] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ParsedSheet:
+    kind: str
+    columns: list[Column | None]  # per sheet column; None for an ignored header
+    ignored: list[str]
+    rows: list[ParsedRow]
+
+
+def map_headers(kind: str, headers: list[str]) -> tuple[list[Column | None], list[str]]:
+    """Which column each header is; ``SpreadsheetError`` if a required one is missing."""
+    index = header_index(COLUMNS[kind])
+    mapped: list[Column | None] = []
+    ignored: list[str] = []
+    seen: dict[str, str] = {}
+    for header in headers:
+        col = index.get(normalise_header(header))
+        if col is not None and col.field in seen:
+            raise SpreadsheetError(f"表头「{header}」与「{seen[col.field]}」重复，请删除其中一列")
+        if col is None:
+            if header:
+                ignored.append(header)
+        else:
+            seen[col.field] = header
+        mapped.append(col)
+    missing = [c.header for c in COLUMNS[kind] if c.required and c.field not in seen]
+    if missing:
+        raise SpreadsheetError(f"缺少必填列：{'、'.join(missing)}（表头须在第1行，可下载模板对照）")
+    return mapped, ignored
+
+
+def _set_path(target: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` wins; nested objects merge, lists and scalars are replaced."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def reason_of(error: Any) -> str:
+    """A pydantic error dict as a Chinese sentence."""
+    etype, ctx, msg = error.get("type", ""), error.get("ctx") or {}, str(error.get("msg", ""))
+    if etype == "missing":
+        return "必填，不能为空"
+    if etype == "value_error":
+        for english, chinese in _REASONS:
+            if english in msg:
+                value = error.get("input")
+                return f"{chinese}：{value}" if english == "unknown adcode" else chinese
+        return msg.removeprefix("Value error, ")
+    if etype == "greater_than_equal":
+        return f"不能小于{ctx.get('ge')}"
+    if etype == "less_than_equal":
+        return f"不能大于{ctx.get('le')}"
+    if etype == "greater_than":
+        return f"须大于{ctx.get('gt')}"
+    if etype == "less_than":
+        return f"须小于{ctx.get('lt')}"
+    if etype == "string_too_long":
+        return f"过长（最多{ctx.get('max_length')}字）"
+    if etype == "string_too_short":
+        return "不能为空"
+    if etype in ("int_parsing", "int_type", "int_from_float", "float_parsing", "float_type"):
+        return "须为数字"
+    if etype in ("date_parsing", "date_from_datetime_parsing", "date_type"):
+        return "日期格式无效"
+    if etype == "enum":
+        return f"取值无效，可选：{ctx.get('expected', '')}"
+    return msg
+
+
+def _column_for(kind: str, loc: tuple[Any, ...]) -> tuple[str, str]:
+    path = ".".join(str(p) for p in loc if not isinstance(p, int))
+    if not path:
+        return _MODEL_LEVEL[kind], ""
+    cols = COLUMNS[kind]
+    exact = [c for c in cols if c.field == path]
+    if exact:
+        return exact[0].header, path
+    under = [c.header for c in cols if c.field.startswith(path + ".")]
+    return "、".join(under), path
+
+
+def validation_errors(kind: str, exc: ValidationError) -> list[RowError]:
+    errors: list[RowError] = []
+    for err in exc.errors(include_url=False):
+        column, path = _column_for(kind, tuple(err.get("loc", ())))
+        errors.append(RowError(column, path, reason_of(err)))
+    return errors
+
+
+def parse_row(kind: str, number: int, cells: list[Any], columns: list[Column | None]) -> ParsedRow:
+    parsed = ParsedRow(row=number, payload={})
+    for col, raw in zip(columns, cells, strict=False):
+        if col is None or is_empty(raw):
+            continue
+        try:
+            _set_path(parsed.payload, col.field, convert(col, raw))
+        except CellError as exc:
+            parsed.errors.append(RowError(col.header, col.field, str(exc)))
+    if parsed.errors:
+        return parsed
+    try:
+        parsed.model = KINDS[kind].parse(parsed.payload)
+    except ValidationError as exc:
+        parsed.errors = validation_errors(kind, exc)
+    return parsed
+
+
+def example_payload(kind: str) -> dict[str, Any]:
+    """The payload of the template's example row, which must not be imported as a real person."""
+    cols = list(COLUMNS[kind])
+    return parse_row(kind, 2, [c.example for c in cols], list(cols)).payload
+
+
+EXAMPLE_ROW = "这是模板里的示例行，请删除或改成真实数据"
+
+
+def parse_sheet(kind: str, sheet: Sheet) -> ParsedSheet:
+    columns, ignored = map_headers(kind, sheet.headers)
+    rows = [parse_row(kind, number, cells, columns) for number, cells in sheet.rows]
+    example = example_payload(kind)
+    for row in rows:
+        if row.payload == example:
+            row.model, row.errors = None, [RowError("", "", EXAMPLE_ROW)]
+    return ParsedSheet(kind=kind, columns=columns, ignored=ignored, rows=rows)
+
+
+def identity(model: BaseModel) -> dict[str, Any]:
+    """How a row finds the entity it describes, as a store filter on the stored ``data``."""
+    if isinstance(model, ProfileIn):
+        return {"data.phone": model.phone}
+    assert isinstance(model, PostingIn)
+    return {
+        "data.employer.name": model.employer.name,
+        "data.title": model.title,
+        "data.location.adcode": model.location.adcode,
+    }
+
+
+async def apply_rows(repo: Repository, parsed: ParsedSheet) -> dict[str, Any]:
+    """Store every valid row (one write each, like the HTTP API) and report on every row."""
+    report_rows: list[dict[str, Any]] = []
+    counts = {"created": 0, "updated": 0, "rejected": 0}
+    for row in parsed.rows:
+        entry: dict[str, Any] = {"row": row.row}
+        if row.model is None:
+            entry.update(status="rejected", errors=[e.as_dict() for e in row.errors])
+        else:
+            entry.update(await _store_row(repo, parsed.kind, row))
+        counts[entry["status"]] += 1
+        report_rows.append(entry)
+    return {"total": len(parsed.rows), **counts, "ignored_columns": parsed.ignored, "rows": report_rows}
+
+
+async def _store_row(repo: Repository, kind: str, row: ParsedRow) -> dict[str, Any]:
+    assert row.model is not None
+    try:
+        existing = await repo.find_live(identity(row.model))
+        if existing is None:
+            created = await repo.create(row.model)
+            return {"status": "created", "id": created["id"], "errors": []}
+        try:
+            model = KINDS[kind].parse(deep_merge(existing["data"], row.payload))
+        except ValidationError as exc:
+            return {
+                "status": "rejected",
+                "id": existing["_id"],
+                "errors": [e.as_dict() for e in validation_errors(kind, exc)],
+            }
+        updated = await repo.replace(existing["_id"], model)
+        return {"status": "updated", "id": updated["id"], "errors": []}
+    except (NotFound, Conflict):
+        reason = "该记录正在被同时修改或已被删除，请稍后重新导入此行"
+        return {"status": "rejected", "errors": [{"column": "", "field": "", "reason": reason}]}

@@ -1,0 +1,128 @@
+"""Postings and profiles in the store: every accepted change is one atomic single-document write.
+
+A change reads the document, computes the new data and events, and writes them back with
+``where={"version": read_version}``; if someone else wrote in between, the write does not
+apply and the change is recomputed from the fresh document (a few times, then 409). The events
+are appended to the same document's outbox in that same write, so an entity is never changed
+without its events, nor announced without being changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.ingest.documents import DELETED, Kind, data_of, new_document, now_iso, public
+from shared.logging import get_logger
+from shared.store.base import Collection, Doc, Store
+
+log = get_logger("ingest.repository")
+
+MAX_ATTEMPTS = 5
+
+
+class NotFound(LookupError):
+    """No such entity, or it was deleted."""
+
+
+class Conflict(RuntimeError):
+    """The entity kept changing under us; the client should re-read and retry."""
+
+
+class Repository:
+    def __init__(self, store: Store, kind: Kind, on_write: Callable[[], None] = lambda: None) -> None:
+        self.kind = kind
+        self.col: Collection = store.collection(kind.collection)
+        self._on_write = on_write
+
+    async def ensure_indexes(self) -> None:
+        await self.col.ensure_index([("outbox_pending", 1)])
+        await self.col.ensure_index([("status", 1), ("created_at", -1)])
+        if self.kind.name == "profile":
+            await self.col.ensure_index([("data.phone", 1)])
+        else:
+            await self.col.ensure_index([("data.employer.name", 1), ("data.title", 1)])
+
+    async def create(self, model: BaseModel) -> dict[str, Any]:
+        doc = new_document(self.kind, model)
+        if not await self.col.insert(doc):  # a uuid collision: practically impossible
+            raise Conflict("id already exists")
+        log.info(f"{self.kind.name} created", id=doc["_id"], version=1)
+        self._on_write()
+        return public(doc)
+
+    async def get(self, id: str) -> dict[str, Any]:
+        return public(await self._live(id))
+
+    async def find_live(self, where: Mapping[str, Any]) -> Doc | None:
+        docs = await self.col.find({**where, "status": {"$ne": DELETED}}, sort=[("created_at", 1)], limit=1)
+        return docs[0] if docs else None
+
+    async def page(self, *, status: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        where: dict[str, Any] = {"status": status} if status else {"status": {"$ne": DELETED}}
+        docs = await self.col.find(where, sort=[("created_at", -1), ("_id", -1)], limit=limit, skip=offset)
+        return [public(d) for d in docs], await self.col.count(where)
+
+    async def replace(self, id: str, model: BaseModel) -> dict[str, Any]:
+        """Replace the validated fields as a whole; an identical replacement writes nothing."""
+
+        def change(doc: Doc) -> tuple[BaseModel, str] | None:
+            status = self.kind.status_of(model, doc["status"])
+            if doc["data"] == data_of(model) and status == doc["status"]:
+                return None
+            return model, status
+
+        return await self._change(id, change)
+
+    async def set_status(self, id: str, status: str) -> dict[str, Any]:
+        """Close a posting, or mark a seeker hired/paused/looking (kept in ``data.status`` too)."""
+
+        def change(doc: Doc) -> tuple[BaseModel, str] | None:
+            if doc["status"] == status:
+                return None  # idempotent: no version bump, no event
+            data = dict(doc["data"])
+            if self.kind.name == "profile":
+                data["status"] = status
+            return self.kind.parse(data), status
+
+        return await self._change(id, change)
+
+    async def delete(self, id: str) -> None:
+        """Soft delete: the tombstone keeps the data the deletion events are built from."""
+        await self._change(id, lambda doc: (self.kind.parse(doc["data"]), DELETED))
+
+    async def _live(self, id: str) -> Doc:
+        doc = await self.col.get(id)
+        if doc is None or doc["status"] == DELETED:
+            raise NotFound(id)
+        return doc
+
+    async def _change(self, id: str, change: Callable[[Doc], tuple[BaseModel, str] | None]) -> dict[str, Any]:
+        for _ in range(MAX_ATTEMPTS):
+            doc = await self._live(id)
+            outcome = change(doc)
+            if outcome is None:
+                return public(doc)
+            model, status = outcome
+            version = int(doc["version"]) + 1
+            events = self.kind.events(model, id=id, version=version, status=status)
+            fields = {
+                "data": data_of(model),
+                "status": status,
+                "updated_at": now_iso(),
+                "outbox_pending": True,
+            }
+            applied = await self.col.update(
+                id,
+                set=fields,
+                inc={"version": 1},
+                push={"outbox": {"$each": events}},
+                where={"version": doc["version"]},
+            )
+            if applied:
+                log.info(f"{self.kind.name} changed", id=id, version=version, status=status)
+                self._on_write()
+                return public({**doc, **fields, "version": version})
+        raise Conflict(f"{self.kind.name} {id} is being changed concurrently; retry")
