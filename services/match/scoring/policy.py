@@ -1,0 +1,123 @@
+"""The matching policy: weights and limits that officials tune without touching code.
+
+Loaded from ``services/match/policy.toml`` (or ``MATCH_POLICY_PATH``) and validated, so a typo
+in a weight fails at start with the field named, not silently at the first match.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "policy.toml"
+
+FACTORS = ("distance", "wage", "skills", "shift", "benefits", "priority")
+SHIFTS = ("day", "weekday_day", "rotating", "night")
+AVAILABILITIES = ("any", "day_only", "weekdays_only")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Weights(_Strict):
+    distance: float = Field(0.30, ge=0)
+    wage: float = Field(0.20, ge=0)
+    skills: float = Field(0.20, ge=0)
+    shift: float = Field(0.10, ge=0)
+    benefits: float = Field(0.10, ge=0)
+    priority: float = Field(0.10, ge=0)
+
+    @model_validator(mode="after")
+    def _positive(self) -> Weights:
+        if self.total <= 0:
+            raise ValueError("at least one weight must be positive")
+        return self
+
+    @property
+    def total(self) -> float:
+        return sum(getattr(self, f) for f in FACTORS)
+
+    def normalised(self, factor: str) -> float:
+        return float(getattr(self, factor)) / self.total
+
+
+class DistancePolicy(_Strict):
+    half_km: float = Field(30.0, gt=0)
+    far_km: float = Field(60.0, ge=0)
+    same_county_km: float = Field(0.0, ge=0)
+
+
+class WagePolicy(_Strict):
+    tolerance: float = Field(0.30, gt=0, le=1)
+    no_desire: float = Field(0.7, ge=0, le=1)
+
+
+class SkillsPolicy(_Strict):
+    gain: float = Field(2.5, gt=0)
+    neutral: float = Field(0.35, ge=0, le=1)
+    max_tokens: int = Field(16, ge=1, le=64)
+
+
+ShiftRow = dict[str, float]
+
+
+def _default_shift() -> dict[str, ShiftRow]:
+    return {
+        "any": {"day": 0.9, "weekday_day": 0.9, "rotating": 0.6, "night": 0.5},
+        "any_with_care": {"day": 0.8, "weekday_day": 1.0, "rotating": 0.35, "night": 0.2},
+        "day_only": {"day": 0.9, "weekday_day": 1.0, "rotating": 0.0, "night": 0.0},
+        "weekdays_only": {"day": 0.0, "weekday_day": 1.0, "rotating": 0.0, "night": 0.0},
+    }
+
+
+class BenefitsPolicy(_Strict):
+    no_need: float = Field(0.6, ge=0, le=1)
+    social_insurance_bonus: float = Field(0.4, ge=0, le=1)
+
+
+class PriorityPolicy(_Strict):
+    key_enterprise: float = Field(0.5, ge=0, le=1)
+    groups: dict[str, float] = Field(default_factory=dict)
+
+
+class Policy(_Strict):
+    threshold: float = Field(0.45, ge=0, le=1)
+    top_k: int = Field(5, ge=1, le=100)
+    max_per_employer: int = Field(2, ge=1)
+    capacity_multiple: float = Field(3, gt=0)
+    update_epsilon: float = Field(0.01, ge=0)
+    max_cascade: int = Field(200, ge=0)
+    weights: Weights = Field(default_factory=Weights)  # type: ignore[arg-type]
+    distance: DistancePolicy = Field(default_factory=DistancePolicy)  # type: ignore[arg-type]
+    wage: WagePolicy = Field(default_factory=WagePolicy)  # type: ignore[arg-type]
+    skills: SkillsPolicy = Field(default_factory=SkillsPolicy)  # type: ignore[arg-type]
+    shift: dict[str, ShiftRow] = Field(default_factory=_default_shift)
+    benefits: BenefitsPolicy = Field(default_factory=BenefitsPolicy)  # type: ignore[arg-type]
+    priority: PriorityPolicy = Field(default_factory=PriorityPolicy)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _shift_table(self) -> Policy:
+        for row in (*AVAILABILITIES, "any_with_care"):
+            if row not in self.shift:
+                raise ValueError(f"shift.{row} is missing")
+            for s in SHIFTS:
+                value = self.shift[row].get(s)
+                if value is None or not 0 <= value <= 1:
+                    raise ValueError(f"shift.{row}.{s} must be a number between 0 and 1")
+        return self
+
+    def capacity(self, open_positions: int) -> int:
+        """How many seekers one posting is recommended to."""
+        return max(0, int(self.capacity_multiple * open_positions))
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Read and validate the policy file; ``MATCH_POLICY_PATH`` overrides the default location."""
+    chosen = Path(path or os.environ.get("MATCH_POLICY_PATH") or DEFAULT_PATH)
+    with chosen.open("rb") as fh:
+        data = tomllib.load(fh)
+    return Policy.model_validate(data)

@@ -1,0 +1,37 @@
+"""Policy boosts: priority groups (脱贫人口, 零就业家庭 …) and the county's key enterprises.
+
+Groups are a boost, never a filter, and never a protected trait: they are programmes a person
+is enrolled in, which the law asks bureaus to serve first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .policy import Policy
+
+NAMES = {
+    "poverty_alleviated": "脱贫人口",
+    "low_income": "低收入人口",
+    "returning_migrant": "返乡农民工",
+    "graduate": "高校毕业生",
+    "registered_unemployed": "登记失业人员",
+    "hard_to_employ": "就业困难人员",
+    "zero_employment_family": "零就业家庭",
+    "disabled": "残疾人",
+}
+
+
+def group_boost(groups: Iterable[str], policy: Policy) -> float:
+    return sum(policy.priority.groups.get(g, 0.0) for g in sorted(groups))
+
+
+def score(groups: Iterable[str], key_enterprise: bool, policy: Policy) -> float:
+    return min(1.0, group_boost(groups, policy) + (policy.priority.key_enterprise if key_enterprise else 0.0))
+
+
+def detail(groups: Iterable[str], key_enterprise: bool, policy: Policy) -> str:
+    parts = [NAMES.get(g, g) + "优先" for g in sorted(groups) if policy.priority.groups.get(g, 0.0) > 0]
+    if key_enterprise:
+        parts.append("重点企业")
+    return "、".join(parts) if parts else "无政策加分"
