@@ -76,7 +76,7 @@ def match_event(
 
 
 def contact_event(
-    profile_id: str = "p1", version: int = 1, *, type: str = "contact.upserted", **extra: Any
+    profile_id: str = "p1", version: int | None = 1, *, type: str = "contact.upserted", **extra: Any
 ) -> Envelope:
     payload: dict[str, Any] = {
         "profile_id": profile_id,

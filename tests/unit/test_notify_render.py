@@ -15,7 +15,9 @@ def test_sms_text_is_the_chinese_recommendation_with_reason() -> None:
 
 
 def test_long_reason_drops_trailing_segments_to_fit() -> None:
-    reason = " · ".join(["距家约70公里", "月薪3800–5200元，高于期望", "周一至周五白班"] + ["包吃住，五险一金齐全"] * 8)
+    reason = " · ".join(
+        ["距家约70公里", "月薪3800–5200元，高于期望", "周一至周五白班"] + ["包吃住，五险一金齐全"] * 8
+    )
     text = render_text("李*", MatchView.model_validate(match_payload(reason=reason)), max_chars=120)
     assert len(text) <= 120
     assert "距家约70公里" in text and text.endswith("回复1表示感兴趣。")
