@@ -18,6 +18,7 @@ from shared.bus.base import Bus, TopicSpec
 from shared.events import TOPIC_CONTACTS, TOPIC_DEAD_LETTER, TOPIC_MATCHES
 from shared.health import health_router
 from shared.logging import get_logger
+from shared.metrics import metrics_router
 from shared.runtime import make_bus, make_store
 from shared.store.base import Store
 
@@ -93,4 +94,5 @@ def create_app(
         return bool(await app.state.store.ping())
 
     app.include_router(health_router({"kafka": kafka_ready, "db": db_ready}))
+    app.include_router(metrics_router())
     return app

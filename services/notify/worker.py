@@ -27,6 +27,7 @@ from shared.bus.base import Publisher
 from shared.events import TOPIC_DEAD_LETTER, DeadLetter, MatchView, derived_event_id, envelope
 from shared.logging import get_logger
 from shared.masking import mask_text
+from shared.metrics import DELIVERIES, EVENTS_PUBLISHED
 from shared.store.base import Store
 
 log = get_logger("notify.worker")
@@ -134,9 +135,9 @@ class DeliveryWorker:
         rec = await self.recommendations.get(delivery["recommendation_id"])
         contact = await self.contacts.get(delivery["profile_id"])
         if rec is None or rec.get("status") != "active":
-            return await self._finish(did, d.CANCELLED, last_error="withdrawn")
+            return await self._finish(did, delivery["channel"], d.CANCELLED, last_error="withdrawn")
         if not d.contact_usable(contact):
-            return await self._finish(did, d.CANCELLED, last_error="contact_inactive")
+            return await self._finish(did, delivery["channel"], d.CANCELLED, last_error="contact_inactive")
         assert contact is not None
 
         channel_name = delivery["channel"]
@@ -153,6 +154,7 @@ class DeliveryWorker:
                 },
                 where={"status": d.SENDING},
             )
+            DELIVERIES.labels(channel_name, f"deferred_{wait.reason}").inc()
             return 0
 
         channel = self._channels.get(channel_name)
@@ -177,10 +179,12 @@ class DeliveryWorker:
             },
         )
         self.sent += 1
+        DELIVERIES.labels(channel_name, "sent").inc()
         log.info("delivered", delivery_id=did, channel=channel_name, attempts=attempts)
         return 1
 
-    async def _finish(self, did: str, status: str, *, last_error: str) -> int:
+    async def _finish(self, did: str, channel: str, status: str, *, last_error: str) -> int:
+        DELIVERIES.labels(channel, status).inc()
         await self.deliveries.update(
             did, set={"status": status, "last_error": last_error, "lease_until": None}
         )
@@ -244,6 +248,7 @@ class DeliveryWorker:
                     "lease_until": None,
                 },
             )
+            DELIVERIES.labels(delivery["channel"], "retry").inc()
             log.warning("delivery failed, will retry", delivery_id=did, attempts=attempts, error=error)
             return 0
         await self.deliveries.update(
@@ -257,6 +262,7 @@ class DeliveryWorker:
                 "dead_letter_pending": True,
             },
         )
+        DELIVERIES.labels(delivery["channel"], "dead").inc()
         log.error("delivery dead", delivery_id=did, attempts=attempts, error=error)
         await self._publish_dead_letter({**delivery, "attempts": attempts, "last_error": error})
         return 0
@@ -286,4 +292,5 @@ class DeliveryWorker:
         except Exception as exc:
             log.warning("dead letter not published yet", delivery_id=delivery["_id"], error=repr(exc))
             return
+        EVENTS_PUBLISHED.labels("notify").inc()
         await self.deliveries.update(delivery["_id"], set={"dead_letter_pending": False})
