@@ -5,7 +5,8 @@ commute, availability, needed benefits, skills); real people weigh those things 
 weights the form does not capture, and have tastes nobody can see. The utility of job j for
 seeker i, in "units of wanting" with 0 the value of staying home and waiting:
 
-    U_ij = 0.5                                   wanting a job at all
+    U_ij = −0.5                                  the cost of changing (medical check, training,
+                                                 leaving the present arrangement)
          + a_i · (mid-wage_j − r_i) / 1000       wage against a hidden reservation wage
          − travel_ij                             commute, or the cost of moving away
          + shift_ij                              fit of the shift with care duties
@@ -22,8 +23,11 @@ the job houses its workers (dormitory or room and board); leaving the province n
 ``out_of_province``. Shift: weekdays-only seekers +0.8 for the 宝妈班, −2.5 for anything else;
 day-only seekers −1.5 for rotating, −2.5 for night; others −0.4 night, −0.2 rotating.
 
-A seeker accepts the best offer with U > 0 among those an employer may lawfully hire them for
-(age, certificates) and that still has an open position.
+The constant was set once, before any matcher ran, from the reports' funnel (1,388 intentions
+among 8,000 visitors of a fair with 8,786 positions; 326 intentions → 90 hires): about one
+feasible recommendation in eight is acceptable. A seeker accepts the best offer with U > 0
+among those an employer may lawfully hire them for (age, certificates) that still has an open
+position.
 """
 
 from __future__ import annotations
@@ -106,7 +110,7 @@ def utility(prefs: Preferences, profiles: ProfileArrays, i: int, postings: Posti
     other_province = p_prov != COUNTIES[int(profiles.county[i])].adcode[:2]
 
     mid = (postings.wage_min + postings.wage_max) / 2.0
-    u = 0.5 + prefs.wage_weight[i] * (mid - prefs.reservation[i]) / 1000.0
+    u = -0.5 + prefs.wage_weight[i] * (mid - prefs.reservation[i]) / 1000.0
 
     travel = prefs.commute_cost[i] * km / 10.0 + np.where(km > profiles.max_commute_km[i], 1.5, 0.0)
     houses = (postings.benefits & (_bit("dormitory") | _bit("room_and_board"))) != 0
