@@ -35,6 +35,7 @@ KINDS: dict[str, Kind] = {"profile": PROFILE, "posting": POSTING}
 
 # Errors raised by a model validator (no single field) and the columns they are about.
 _MODEL_LEVEL: dict[str, str] = {"profile": "身份证号、出生年份", "posting": "招聘人数、已招人数"}
+_NESTED_LEVEL: dict[str, str] = {"wage": "月薪下限、月薪上限", "requirements": "最低年龄、最高年龄"}
 
 # The English reasons of shared.models, as an official should read them.
 _REASONS: tuple[tuple[str, str], ...] = (
@@ -152,6 +153,8 @@ def _column_for(kind: str, loc: tuple[Any, ...]) -> tuple[str, str]:
     path = ".".join(str(p) for p in loc if not isinstance(p, int))
     if not path:
         return _MODEL_LEVEL[kind], ""
+    if path in _NESTED_LEVEL:
+        return _NESTED_LEVEL[path], path
     cols = COLUMNS[kind]
     exact = [c for c in cols if c.field == path]
     if exact:

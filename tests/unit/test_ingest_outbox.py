@@ -1,0 +1,198 @@
+"""The outbox: writes succeed while the bus is down, and every event is published once it is back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from services.ingest.documents import POSTING, PROFILE
+from services.ingest.outbox import OutboxRelay
+from services.ingest.repository import Repository
+from shared.bus.base import BusUnavailable, Publisher
+from shared.events import TOPIC_CONTACTS, TOPIC_POSTINGS, TOPIC_PROFILES, Envelope
+from shared.models import PostingIn, ProfileIn
+from shared.store.memory import MemoryStore
+
+POSTING_IN = PostingIn.model_validate(
+    {
+        "employer": {"name": "恩施示例电子有限公司"},
+        "title": "普工",
+        "headcount": 5,
+        "wage": {"min": 3000, "max": 4000},
+        "location": {"adcode": "422801"},
+    }
+)
+PROFILE_IN = ProfileIn.model_validate(
+    {"name": "王小梅", "phone": "13912345678", "birth_year": 1990, "home": {"adcode": "422828"}}
+)
+
+
+class FakePublisher(Publisher):
+    """Records what was published; ``down`` makes it fail like an unreachable broker."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.fail_after: int | None = None  # succeed this many more times, then fail
+        self.records: list[tuple[str, str, Envelope]] = []
+        self.on_publish: Callable[[], Awaitable[None]] | None = None
+        self.published = asyncio.Event()
+        self.attempted = asyncio.Event()
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def ping(self) -> bool:
+        return not self.down
+
+    async def publish(self, topic: str, key: str, value: bytes) -> None:
+        self.attempted.set()
+        if self.fail_after is not None:
+            if self.fail_after == 0:
+                raise BusUnavailable("broker gone mid-batch")
+            self.fail_after -= 1
+        if self.down:
+            raise BusUnavailable("no broker")
+        self.records.append((topic, key, Envelope.from_bytes(value)))
+        self.published.set()
+        if self.on_publish is not None:
+            hook, self.on_publish = self.on_publish, None
+            await hook()
+
+    def ids(self) -> list[str]:
+        return [env.event_id for _, _, env in self.records]
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def publisher() -> FakePublisher:
+    return FakePublisher()
+
+
+@pytest.fixture
+def relay(store: MemoryStore, publisher: FakePublisher) -> OutboxRelay:
+    cols = {k.collection: store.collection(k.collection) for k in (POSTING, PROFILE)}
+    return OutboxRelay(cols, publisher, interval_s=0.05, max_backoff_s=0.2)
+
+
+async def test_write_succeeds_while_bus_down_and_events_publish_once_back(
+    store: MemoryStore, publisher: FakePublisher, relay: OutboxRelay
+) -> None:
+    postings, profiles = Repository(store, POSTING), Repository(store, PROFILE)
+    publisher.down = True
+    posting = await postings.create(POSTING_IN)
+    await postings.set_status(posting["id"], "closed")
+    profile = await profiles.create(PROFILE_IN)
+    with pytest.raises(BusUnavailable):
+        await relay.flush()
+    assert publisher.records == []
+    assert await relay.pending() == {"postings": 1, "profiles": 1}
+
+    publisher.down = False
+    assert await relay.flush() == 4
+    assert await relay.flush() == 0  # cleared: nothing published twice
+    ids = publisher.ids()
+    assert len(ids) == len(set(ids)) == 4
+    assert await relay.pending() == {"postings": 0, "profiles": 0}
+
+    by_topic = [(t, k, e.type, e.payload.get("version")) for t, k, e in publisher.records]
+    assert (TOPIC_POSTINGS, posting["id"], "posting.upserted", 1) in by_topic
+    assert by_topic.index((TOPIC_POSTINGS, posting["id"], "posting.upserted", 1)) < by_topic.index(
+        (TOPIC_POSTINGS, posting["id"], "posting.closed", 2)
+    )
+    assert {(t, e.type) for t, k, e in publisher.records if k == profile["id"]} == {
+        (TOPIC_PROFILES, "profile.upserted"),
+        (TOPIC_CONTACTS, "contact.upserted"),
+    }
+
+
+async def test_profile_events_carry_least_data(
+    store: MemoryStore, publisher: FakePublisher, relay: OutboxRelay
+) -> None:
+    await Repository(store, PROFILE).create(PROFILE_IN)
+    await relay.flush()
+    match = next(e for t, _, e in publisher.records if t == TOPIC_PROFILES)
+    contact = next(e for t, _, e in publisher.records if t == TOPIC_CONTACTS)
+    assert "13912345678" not in json.dumps(match.payload, ensure_ascii=False)
+    assert "王小梅" not in json.dumps(match.payload, ensure_ascii=False)
+    assert contact.payload["phone"] == "13912345678" and contact.payload["display_name"] == "王**"
+
+
+async def test_failure_mid_document_republishes_with_the_same_event_ids(
+    store: MemoryStore, publisher: FakePublisher, relay: OutboxRelay
+) -> None:
+    await Repository(store, PROFILE).create(PROFILE_IN)
+    publisher.fail_after = 1  # the profile event goes out, the contact event does not
+    with pytest.raises(BusUnavailable):
+        await relay.flush()
+    first = publisher.ids()
+    publisher.fail_after = None
+    await relay.flush()
+    ids = publisher.ids()
+    assert len(ids) == 3 and ids[0] == ids[1] == first[0]  # a duplicate consumers recognise
+    assert len(set(ids)) == 2  # no event lost
+
+
+async def test_outbox_not_cleared_when_version_moved_during_publish(
+    store: MemoryStore, publisher: FakePublisher, relay: OutboxRelay
+) -> None:
+    postings = Repository(store, POSTING)
+    posting = await postings.create(POSTING_IN)
+
+    async def concurrent_close() -> None:
+        await postings.set_status(posting["id"], "closed")
+
+    publisher.on_publish = concurrent_close
+    await relay.flush()
+    doc = await store.collection("postings").get(posting["id"])
+    assert doc is not None and doc["outbox_pending"] is True and len(doc["outbox"]) == 2
+    await relay.flush()
+    types = [e.type for _, _, e in publisher.records]
+    assert types == ["posting.upserted", "posting.upserted", "posting.closed"]
+    assert await relay.pending() == {"postings": 0, "profiles": 0}
+
+
+async def test_background_loop_publishes_on_kick_and_retries_with_backoff(
+    store: MemoryStore, publisher: FakePublisher, relay: OutboxRelay
+) -> None:
+    postings = Repository(store, POSTING, on_write=relay.kick)
+    await relay.start()
+    try:
+        publisher.down = True
+        await postings.create(POSTING_IN)
+        await asyncio.wait_for(publisher.attempted.wait(), timeout=2)  # the kick woke the relay
+        stats = await relay.stats()
+        assert stats["failures"] >= 1 and "BusUnavailable" in stats["last_error"]
+        assert stats["pending_documents"] == 1
+        publisher.down = False
+        await asyncio.wait_for(publisher.published.wait(), timeout=2)
+    finally:
+        await relay.stop()
+    assert len(publisher.records) == 1
+    assert (await relay.stats())["pending_documents"] == 0
+
+
+async def test_stop_flushes_what_is_left(
+    store: MemoryStore, publisher: FakePublisher, relay: OutboxRelay
+) -> None:
+    await Repository(store, POSTING).create(POSTING_IN)  # no kick: only the final flush can publish it
+    await relay.start()
+    await relay.stop()
+    assert len(publisher.records) == 1
+
+
+async def test_stop_with_bus_down_keeps_events_pending(
+    store: MemoryStore, publisher: FakePublisher, relay: OutboxRelay
+) -> None:
+    await Repository(store, POSTING).create(POSTING_IN)
+    publisher.down = True
+    await relay.start()
+    await relay.stop()
+    assert await relay.pending() == {"postings": 1, "profiles": 0}
