@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from services.ingest.imports import apply_rows, parse_sheet
 from services.ingest.outbox import OutboxRelay
@@ -186,8 +187,9 @@ async def import_sheet(
             413, f"文件超过{settings.max_upload_bytes // (1024 * 1024) or 1}MB上限，请拆分后上传"
         )
     try:
-        sheet = read_sheet(content, max_rows=settings.max_import_rows)
-        parsed = parse_sheet(_KIND[kind], sheet)
+        # Parsing a few thousand rows is CPU work: off the event loop, so other requests go on.
+        sheet = await run_in_threadpool(read_sheet, content, max_rows=settings.max_import_rows)
+        parsed = await run_in_threadpool(parse_sheet, _KIND[kind], sheet)
     except TooManyRows as exc:
         return _file_error(413, str(exc))
     except SpreadsheetError as exc:
