@@ -1,0 +1,647 @@
+"""In-memory match index at a province's scale: columns in NumPy arrays, no object per entity.
+
+Why this shape:
+
+- Each entity is one row in a set of typed columns (county index, wages, ages, shift, benefit
+  and certificate bitmasks, flags). A million seekers cost about 200 bytes each instead of the
+  few kilobytes of a pydantic object, and scoring a candidate set is a handful of vector ops.
+- Ids are interned in one fixed-width byte array with an open-addressing hash table in NumPy
+  (``_IdTable``), so there is no Python string or dict entry per entity either.
+- Skill vectors are sparse rows in ELLPACK layout (a fixed ``max_tokens`` slots of token id +
+  weight per row, token 0 = padding). Unlike CSR, a row can be rewritten in place when a posting
+  changes, and scoring a candidate subset is a gather: ``(q[tok[rows]] * w[rows]).sum(1)``.
+  ``skills_csr()`` gives the same matrix as ``scipy.sparse.csr_matrix`` for analysis.
+- A spatial prefilter: postings are bucketed by county; seekers by (county, commute band), so
+  a posting is compared only with seekers whose commute can reach it. Seekers willing to work
+  anywhere in the province, out of province or to relocate live in their own short lists.
+- Rows are never reused while referenced: an update that moves an entity to another bucket
+  gives it a new row and kills the old one; dead rows are compacted away in bulk.
+
+Scores equal ``scoring.score_pair`` (same formulas on the same features; skill weights are
+float32, so up to ~1e-6). The engine explains the chosen pairs with ``score_pair`` itself.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from shared import places
+from shared.events import PostingView, ProfileMatchView
+
+from .scoring.constraints import ALLOWED_SHIFTS
+from .scoring.features import (
+    AVAILABILITY_CODES,
+    BENEFITS,
+    GROUPS,
+    SHIFT_CODES,
+    PostingFeatures,
+    ProfileFeatures,
+    posting_features,
+    profile_features,
+)
+from .scoring.policy import Policy
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+BENEFIT_BITS = {b: 1 << i for i, b in enumerate(BENEFITS)}
+RB = BENEFIT_BITS["room_and_board"]
+SI = BENEFIT_BITS["social_insurance"]
+DORM = BENEFIT_BITS["dormitory"]
+GROUP_BITS = {g: 1 << i for i, g in enumerate(GROUPS)}
+POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
+CERT_OVERFLOW = np.uint64(1 << 63)  # a certificate beyond the 63 the index can name: unmatchable
+
+# commute bands (km) for bucketing seekers; beyond the last, a seeker is "long range"
+BANDS = (10.0, 20.0, 30.0, 50.0, 80.0, 120.0, 200.0)
+F_WHOLE, F_OUT, F_RELOCATE, F_CARE, F_VEC = 1, 2, 4, 8, 16
+
+
+@dataclass(frozen=True)
+class _Counties:
+    index: dict[str, int]
+    lon: F64
+    lat: F64
+    province: npt.NDArray[np.int32]
+
+
+@lru_cache(maxsize=1)
+def counties() -> _Counties:
+    table = sorted(places.all_places(), key=lambda p: p.adcode)
+    return _Counties(
+        index={p.adcode: i for i, p in enumerate(table)},
+        lon=np.radians(np.array([p.lon for p in table], dtype=np.float64)),
+        lat=np.radians(np.array([p.lat for p in table], dtype=np.float64)),
+        province=np.array([int(p.province) for p in table], dtype=np.int32),
+    )
+
+
+def distances_from(county: int) -> F64:
+    """Great-circle km from one county to every county (the formula of ``places.distance_km``)."""
+    c = counties()
+    lat1, lon1 = c.lat[county], c.lon[county]
+    h = np.sin((c.lat - lat1) / 2) ** 2 + math.cos(lat1) * np.cos(c.lat) * np.sin((c.lon - lon1) / 2) ** 2
+    return np.asarray(2 * places.EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h))), dtype=np.float64)
+
+
+class Vocabulary:
+    """Token and certificate ids shared by the posting and profile indexes."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, int] = {"": 0}
+        self.certs: dict[str, int] = {}
+
+    def token(self, tok: str, create: bool = True) -> int:
+        tid = self.tokens.get(tok)
+        if tid is None:
+            if not create:
+                return 0
+            tid = self.tokens[tok] = len(self.tokens)
+        return tid
+
+    def cert_mask(self, names: Iterable[str], create: bool) -> np.uint64:
+        mask = 0
+        for name in names:
+            bit = self.certs.get(name)
+            if bit is None and create and len(self.certs) < 63:
+                bit = self.certs[name] = len(self.certs)
+            mask |= (1 << bit) if bit is not None else (1 << 63 if create else 0)
+        return np.uint64(mask)
+
+
+class _IdTable:
+    """Ids interned in one byte array, found through an open-addressing hash table in NumPy."""
+
+    def __init__(self) -> None:
+        self.ids = np.zeros(0, dtype="S8")
+        self._keys = np.zeros(16, dtype=np.int64)
+        self._rows = np.full(16, -1, dtype=np.int32)  # -1 empty, -2 deleted
+        self._used = 0
+
+    def _slot(self, key: str) -> tuple[int, int]:
+        """(slot of key or -1, first free slot on its probe path)."""
+        h = hash(key)
+        mask = len(self._keys) - 1
+        i = h & mask
+        raw = key.encode()
+        free = -1
+        while True:
+            row = int(self._rows[i])
+            if row == -1:
+                return -1, (free if free >= 0 else i)
+            if row == -2:
+                if free < 0:
+                    free = i
+            elif self._keys[i] == h and self.ids[row] == raw:
+                return i, free
+            i = (i + 1) & mask
+
+    def get(self, key: str) -> int | None:
+        slot, _ = self._slot(key)
+        return None if slot < 0 else int(self._rows[slot])
+
+    def put(self, key: str, row: int) -> None:
+        raw = key.encode()
+        if len(raw) > self.ids.dtype.itemsize:
+            self.ids = self.ids.astype(f"S{max(len(raw), 2 * self.ids.dtype.itemsize)}")
+        if row >= len(self.ids):
+            self.ids = np.concatenate([self.ids, np.zeros(max(row + 1, len(self.ids)), dtype=self.ids.dtype)])
+        self.ids[row] = raw
+        slot, free = self._slot(key)
+        if slot >= 0:
+            self._rows[slot] = row
+            return
+        if self._rows[free] == -1:
+            self._used += 1
+        self._keys[free] = hash(key)
+        self._rows[free] = row
+        if self._used * 2 > len(self._keys):
+            self._rehash(len(self._keys) * 2)
+
+    def pop(self, key: str) -> int | None:
+        slot, _ = self._slot(key)
+        if slot < 0:
+            return None
+        row = int(self._rows[slot])
+        self._rows[slot] = -2
+        return row
+
+    def _rehash(self, size: int) -> None:
+        live = self._rows >= 0
+        rows = self._rows[live]
+        self._keys = np.zeros(size, dtype=np.int64)
+        self._rows = np.full(size, -1, dtype=np.int32)
+        self._used = 0
+        for row in rows.tolist():
+            key = self.ids[row].decode()
+            _, free = self._slot(key)
+            self._keys[free] = hash(key)
+            self._rows[free] = row
+            self._used += 1
+
+    def rebuild(self, ids: npt.NDArray[np.bytes_]) -> None:
+        self.ids = ids.copy()
+        size = 16
+        while size < 2 * len(ids) + 2:
+            size *= 2
+        self._keys = np.zeros(size, dtype=np.int64)
+        self._rows = np.full(size, -1, dtype=np.int32)
+        self._used = 0
+        for row, raw in enumerate(ids.tolist()):
+            key = raw.decode()
+            _, free = self._slot(key)
+            self._keys[free] = hash(key)
+            self._rows[free] = row
+            self._used += 1
+
+    def nbytes(self) -> int:
+        return int(self.ids.nbytes + self._keys.nbytes + self._rows.nbytes)
+
+
+class _Table:
+    """Rows of typed columns with ids, buckets, liveness and ELL skill vectors."""
+
+    COLUMNS: ClassVar[dict[str, npt.DTypeLike]] = {}
+
+    def __init__(self, policy: Policy, vocab: Vocabulary | None, year: int | None) -> None:
+        self.policy = policy
+        self.vocab = vocab or Vocabulary()
+        self.year = year or date.today().year
+        self.width = policy.skills.max_tokens
+        self.n = 0
+        self.dead = 0
+        self.cols: dict[str, np.ndarray] = {k: np.zeros(0, dtype=dt) for k, dt in self.COLUMNS.items()}
+        self.alive = np.zeros(0, dtype=bool)
+        self.tok = np.zeros((0, self.width), dtype=np.int32)
+        self.wt = np.zeros((0, self.width), dtype=np.float32)
+        self.ids = _IdTable()
+        self.buckets: dict[tuple[int, int], array[int]] = {}
+        self._q = np.zeros(1024, dtype=np.float32)
+
+    # -- storage ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self.n - self.dead
+
+    def __contains__(self, id: str) -> bool:
+        return self.ids.get(id) is not None
+
+    def _grow(self, need: int) -> None:
+        cap = len(self.alive)
+        if need <= cap:
+            return
+        new = max(need, cap * 2, 1024)
+        for k, col in self.cols.items():
+            grown = np.zeros(new, dtype=col.dtype)
+            grown[:cap] = col
+            self.cols[k] = grown
+        alive = np.zeros(new, dtype=bool)
+        alive[:cap] = self.alive
+        self.alive = alive
+        tok = np.zeros((new, self.width), dtype=np.int32)
+        tok[:cap] = self.tok
+        self.tok = tok
+        wt = np.zeros((new, self.width), dtype=np.float32)
+        wt[:cap] = self.wt
+        self.wt = wt
+
+    def _vector(self, vec: dict[str, float]) -> tuple[list[int], list[float]]:
+        ids = [self.vocab.token(t) for t in vec]
+        pad = self.width - len(ids)
+        return ids + [0] * pad, [*vec.values()] + [0.0] * pad
+
+    def _put(
+        self, id: str, bucket: tuple[int, int], values: dict[str, object], vec: dict[str, float]
+    ) -> None:
+        row = self.ids.get(id)
+        if row is not None and self._bucket_of(row) != bucket:
+            self._kill(row)
+            row = None
+        if row is None:
+            self._grow(self.n + 1)
+            row = self.n
+            self.n += 1
+            self.ids.put(id, row)
+            self.buckets.setdefault(bucket, array("i")).append(row)
+        for k, v in values.items():
+            self.cols[k][row] = v
+        tok, wt = self._vector(vec)
+        self.tok[row] = tok
+        self.wt[row] = wt
+        self.alive[row] = True
+
+    def _kill(self, row: int) -> None:
+        if self.alive[row]:
+            self.alive[row] = False
+            self.dead += 1
+
+    def remove(self, id: str) -> bool:
+        row = self.ids.pop(id)
+        if row is None:
+            return False
+        self._kill(row)
+        if self.dead > 4096 and self.dead * 4 > self.n:
+            self.compact()
+        return True
+
+    def compact(self) -> None:
+        """Drop dead rows and renumber; O(n), amortised over many removals."""
+        keep = np.nonzero(self.alive[: self.n])[0]
+        for k in self.cols:
+            self.cols[k] = self.cols[k][keep].copy()
+        self.tok = self.tok[keep].copy()
+        self.wt = self.wt[keep].copy()
+        self.alive = np.ones(len(keep), dtype=bool)
+        self.ids.rebuild(self.ids.ids[keep])
+        self.n = len(keep)
+        self.dead = 0
+        self.buckets = {}
+        for row in range(self.n):
+            self.buckets.setdefault(self._bucket_of(row), array("i")).append(row)
+
+    def _bucket_of(self, row: int) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def _rows(self, keys: Iterable[tuple[int, int]]) -> I64:
+        parts = [np.frombuffer(self.buckets[k], dtype=np.int32) for k in keys if k in self.buckets]
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        rows = np.concatenate(parts).astype(np.int64)
+        return rows[self.alive[rows]]
+
+    def _skill_scores(self, vec: dict[str, float], rows: I64, has_vec: npt.NDArray[np.bool_]) -> F64:
+        neutral = self.policy.skills.neutral
+        if not vec:
+            return np.full(len(rows), neutral)
+        if len(self._q) < len(self.vocab.tokens):
+            self._q = np.zeros(2 * len(self.vocab.tokens), dtype=np.float32)
+        ids = [self.vocab.token(t, create=False) for t in vec]
+        for tid, w in zip(ids, vec.values(), strict=True):
+            if tid:
+                self._q[tid] = w
+        dots = (self._q[self.tok[rows]] * self.wt[rows]).sum(axis=1, dtype=np.float64)
+        for tid in ids:
+            self._q[tid] = 0.0
+        return np.where(has_vec, np.minimum(1.0, self.policy.skills.gain * dots), neutral)
+
+    def _top(self, rows: I64, scores: F64, k: int) -> list[tuple[str, float]]:
+        if len(rows) == 0 or k <= 0:
+            return []
+        if len(rows) > k:
+            kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+            sel = np.nonzero(scores >= kth - 1e-9)[0]
+            rows, scores = rows[sel], scores[sel]
+        ids = self.ids.ids[rows].tolist()
+        order = sorted(range(len(ids)), key=lambda i: (-float(scores[i]), ids[i]))[:k]
+        return [(ids[i].decode(), float(scores[i])) for i in order]
+
+    def skills_csr(self) -> sparse.csr_matrix:
+        live = np.nonzero(self.alive[: self.n])[0]
+        tok, wt = self.tok[live], self.wt[live]
+        mask = tok > 0
+        indptr = np.concatenate([[0], np.cumsum(mask.sum(axis=1))])
+        return sparse.csr_matrix((wt[mask], tok[mask], indptr), shape=(len(live), len(self.vocab.tokens)))
+
+    def nbytes(self) -> int:
+        """Resident bytes of the columns, skill rows, id table and buckets (not the shared vocabulary)."""
+        cols = sum(c.nbytes for c in self.cols.values())
+        buckets = sum(a.itemsize * len(a) for a in self.buckets.values())
+        return int(cols + self.alive.nbytes + self.tok.nbytes + self.wt.nbytes + self.ids.nbytes() + buckets)
+
+
+def _factor_total(policy: Policy, scores: list[F64]) -> F64:
+    w = policy.weights
+    total = np.zeros_like(scores[0])
+    for name, s in zip(("distance", "wage", "skills", "shift", "benefits", "priority"), scores, strict=True):
+        total = total + s * w.normalised(name)
+    return total
+
+
+def _wage_scores(policy: Policy, wmin: F64, wmax: F64, desired: F64) -> F64:
+    safe = np.where(desired > 0, desired, 1.0)
+    inside = 0.7 + 0.3 * (wmax - desired) / np.maximum(wmax - wmin, 1.0)
+    below = 0.6 * np.maximum(0.0, 1.0 - ((desired - wmax) / safe) / policy.wage.tolerance)
+    out = np.where(wmin >= desired, 1.0, np.where(wmax >= desired, inside, below))
+    return np.where(desired > 0, out, policy.wage.no_desire)
+
+
+def _benefit_scores(policy: Policy, needs: I64, given: I64) -> F64:
+    met = POPCOUNT[needs & given] + 0.5 * (((needs & RB) != 0) & ((given & RB) == 0) & ((given & DORM) != 0))
+    count = POPCOUNT[needs]
+    bonus = policy.benefits.social_insurance_bonus
+    no_need = policy.benefits.no_need + np.where((given & SI) != 0, bonus, 0.0)
+    return np.where(count > 0, met / np.maximum(count, 1), no_need)
+
+
+def _shift_table(policy: Policy) -> F64:
+    """[availability row (any, day_only, weekdays_only, any_with_care), shift code] -> score."""
+    rows = ("any", "day_only", "weekdays_only", "any_with_care")
+    table = np.zeros((4, len(SHIFT_CODES)))
+    for r, name in enumerate(rows):
+        for s, code in SHIFT_CODES.items():
+            table[r, code] = policy.shift[name][s]
+    return table
+
+
+def _allowed_table() -> npt.NDArray[np.bool_]:
+    table = np.zeros((len(AVAILABILITY_CODES), len(SHIFT_CODES)), dtype=bool)
+    for a, ac in AVAILABILITY_CODES.items():
+        for s, sc in SHIFT_CODES.items():
+            table[ac, sc] = s in ALLOWED_SHIFTS[a]
+    return table
+
+
+def _group_table(policy: Policy) -> F64:
+    return np.array(
+        [sum(policy.priority.groups.get(g, 0.0) for g in sorted(g for g, b in GROUP_BITS.items() if m & b))
+         for m in range(256)]
+    )
+
+
+class PostingIndex(_Table):
+    """Open postings with at least one open position; queried with a seeker."""
+
+    COLUMNS: ClassVar[dict[str, npt.DTypeLike]] = {
+        "county": np.uint16, "wage_min": np.int32, "wage_max": np.int32, "shift": np.int8,
+        "benefits": np.uint8, "key": np.bool_, "min_age": np.uint8, "max_age": np.uint8,
+        "certs": np.uint64, "has_vec": np.bool_,
+    }
+
+    def __init__(self, policy: Policy, vocab: Vocabulary | None = None, *, year: int | None = None) -> None:
+        super().__init__(policy, vocab, year)
+        self._shift = _shift_table(policy)
+        self._allowed = _allowed_table()
+        self._groups = _group_table(policy)
+
+    def _bucket_of(self, row: int) -> tuple[int, int]:
+        return (int(self.cols["county"][row]), 0)
+
+    def add(self, view: PostingView) -> bool:
+        """Index a posting; a closed or full one (or one at an unknown place) is removed instead."""
+        return self.add_features(posting_features(view, self.policy))
+
+    def add_features(self, f: PostingFeatures) -> bool:
+        if not f.is_open or f.open_positions <= 0 or f.place is None:
+            self.remove(f.id)
+            return False
+        county = counties().index[f.place.adcode]
+        self._put(f.id, (county, 0), {
+            "county": county, "wage_min": f.wage_min, "wage_max": f.wage_max, "shift": SHIFT_CODES[f.shift],
+            "benefits": sum(BENEFIT_BITS[b] for b in f.benefits), "key": f.key_enterprise,
+            "min_age": min(f.min_age, 255), "max_age": min(f.max_age, 255),
+            "certs": self.vocab.cert_mask(sorted(f.certificates), create=True), "has_vec": bool(f.vector),
+        }, f.vector)
+        return True
+
+    def bulk_load(self, views: Iterable[PostingView]) -> int:
+        n = 0
+        for view in views:
+            n += self.add(view)
+        return n
+
+    def top_postings_for_profile(
+        self, profile: ProfileMatchView | ProfileFeatures, k: int = 20, *, exclude: Iterable[str] = ()
+    ) -> list[tuple[str, float]]:
+        """The k best feasible postings for a seeker, (posting id, score), best first, ties by id."""
+        f = profile if isinstance(profile, ProfileFeatures) else profile_features(profile, self.policy)
+        if not f.looking or f.place is None:
+            return []
+        c = counties()
+        home = c.index[f.place.adcode]
+        dist_all = distances_from(home)
+        reach = np.arange(len(dist_all)) if f.relocate else np.nonzero(dist_all <= f.max_commute_km)[0]
+        keys = {(int(i), 0) for i in reach.tolist()}
+        if not f.relocate and (f.whole_province or f.out_of_province):
+            same = c.province == c.province[home]
+            if f.whole_province:
+                keys |= {(int(i), 0) for i in np.nonzero(same)[0].tolist()}
+            if f.out_of_province:
+                keys |= {(int(i), 0) for i in np.nonzero(~same)[0].tolist()}
+        rows = self._rows(sorted(keys))
+        skip = [r for r in (self.ids.get(x) for x in exclude) if r is not None]
+        if skip and len(rows):
+            rows = rows[~np.isin(rows, np.array(skip, dtype=np.int64))]
+        if len(rows) == 0:
+            return []
+        col = self.cols
+        county = col["county"][rows].astype(np.int64)
+        d = np.where(county == home, self.policy.distance.same_county_km, dist_all[county])
+        age = self.year - f.birth_year
+        pcerts = self.vocab.cert_mask(sorted(f.certificates), create=False)
+        same_prov = c.province[county] == c.province[home]
+        shift = col["shift"][rows].astype(np.int64)
+        ok = (
+            (col["min_age"][rows] <= age) & (age <= col["max_age"][rows])
+            & ((col["certs"][rows] & ~pcerts) == 0)
+            & self._allowed[AVAILABILITY_CODES[f.availability], shift]
+            & ((d <= f.max_commute_km) | f.relocate | (same_prov & f.whole_province)
+               | (~same_prov & f.out_of_province))
+        )
+        rows, d, shift = rows[ok], d[ok], shift[ok]
+        if len(rows) == 0:
+            return []
+        given = col["benefits"][rows].astype(np.int64)
+        needs = sum(BENEFIT_BITS[b] for b in f.needs)
+        need_arr = np.where(d > self.policy.distance.far_km, needs | RB, needs).astype(np.int64)
+        shift_row = 3 if (f.availability == "any" and f.care) else AVAILABILITY_CODES[f.availability]
+        gsum = self._groups[sum(GROUP_BITS[g] for g in f.groups)]
+        scores = _factor_total(self.policy, [
+            0.5 ** (d / self.policy.distance.half_km),
+            _wage_scores(
+                self.policy, col["wage_min"][rows].astype(np.float64), col["wage_max"][rows].astype(np.float64),
+                np.full(len(rows), float(f.desired_wage or 0)),
+            ),
+            self._skill_scores(f.vector, rows, col["has_vec"][rows]),
+            self._shift[shift_row, shift],
+            _benefit_scores(self.policy, need_arr, given),
+            np.minimum(1.0, gsum + np.where(col["key"][rows], self.policy.priority.key_enterprise, 0.0)),
+        ])
+        return self._top(rows, scores, k)
+
+
+class ProfileIndex(_Table):
+    """Seekers who are looking; queried with a posting."""
+
+    COLUMNS: ClassVar[dict[str, npt.DTypeLike]] = {
+        "county": np.uint16, "birth_year": np.int16, "desired": np.int32, "commute": np.float64,
+        "flags": np.uint8, "availability": np.int8, "needs": np.uint8, "groups": np.uint8, "certs": np.uint64,
+    }
+
+    def __init__(self, policy: Policy, vocab: Vocabulary | None = None, *, year: int | None = None) -> None:
+        super().__init__(policy, vocab, year)
+        self._shift = _shift_table(policy)
+        self._allowed = _allowed_table()
+        self._groups = _group_table(policy)
+
+    @staticmethod
+    def _key(county: int, flags: int, commute: float) -> tuple[int, int]:
+        if flags & (F_OUT | F_RELOCATE):
+            return (-1, 0)  # reachable from anywhere
+        if flags & F_WHOLE and commute <= BANDS[-1]:
+            return (-2, int(counties().province[county]))
+        for band, limit in enumerate(BANDS):
+            if commute <= limit:
+                return (county, band)
+        return (-3, 0)  # long commute: checked for every posting
+
+    def _bucket_of(self, row: int) -> tuple[int, int]:
+        c = self.cols
+        return self._key(int(c["county"][row]), int(c["flags"][row]), float(c["commute"][row]))
+
+    def add(self, view: ProfileMatchView) -> bool:
+        """Index a seeker; one who is not looking (or lives at an unknown place) is removed instead."""
+        return self.add_features(profile_features(view, self.policy))
+
+    def add_features(self, f: ProfileFeatures) -> bool:
+        if not f.looking or f.place is None:
+            self.remove(f.id)
+            return False
+        county = counties().index[f.place.adcode]
+        flags = (
+            (F_WHOLE if f.whole_province else 0) | (F_OUT if f.out_of_province else 0)
+            | (F_RELOCATE if f.relocate else 0) | (F_CARE if f.care else 0) | (F_VEC if f.vector else 0)
+        )
+        self._put(f.id, self._key(county, flags, f.max_commute_km), {
+            "county": county, "birth_year": f.birth_year, "desired": f.desired_wage or 0,
+            "commute": f.max_commute_km, "flags": flags, "availability": AVAILABILITY_CODES[f.availability],
+            "needs": sum(BENEFIT_BITS[b] for b in f.needs), "groups": sum(GROUP_BITS[g] for g in f.groups),
+            "certs": self.vocab.cert_mask(sorted(f.certificates), create=True),
+        }, f.vector)
+        return True
+
+    def bulk_load(self, views: Iterable[ProfileMatchView]) -> int:
+        n = 0
+        for view in views:
+            n += self.add(view)
+        return n
+
+    def top_profiles_for_posting(
+        self, posting: PostingView | PostingFeatures, k: int = 20, *, exclude: Iterable[str] = ()
+    ) -> list[tuple[str, float]]:
+        """The k best feasible seekers for a posting, (profile id, score), best first, ties by id."""
+        f = posting if isinstance(posting, PostingFeatures) else posting_features(posting, self.policy)
+        if not f.is_open or f.open_positions <= 0 or f.place is None:
+            return []
+        c = counties()
+        site = c.index[f.place.adcode]
+        dist_all = distances_from(site)
+        keys: list[tuple[int, int]] = [(-1, 0), (-3, 0)]
+        # whole-province seekers: those of this province, and of any province near enough to commute
+        provinces = {int(c.province[site]), *c.province[dist_all <= BANDS[-1]].tolist()}
+        keys.extend((-2, int(p)) for p in sorted(provinces))
+        for band, limit in enumerate(BANDS):
+            keys.extend((int(i), band) for i in np.nonzero(dist_all <= limit)[0].tolist())
+        rows = self._rows(keys)
+        skip = [r for r in (self.ids.get(x) for x in exclude) if r is not None]
+        if skip and len(rows):
+            rows = rows[~np.isin(rows, np.array(skip, dtype=np.int64))]
+        if len(rows) == 0:
+            return []
+        col = self.cols
+        county = col["county"][rows].astype(np.int64)
+        d = np.where(county == site, self.policy.distance.same_county_km, dist_all[county])
+        flags = col["flags"][rows].astype(np.int64)
+        age = self.year - col["birth_year"][rows].astype(np.int64)
+        certs = self.vocab.cert_mask(sorted(f.certificates), create=True)
+        same_prov = c.province[county] == c.province[site]
+        avail = col["availability"][rows].astype(np.int64)
+        shift = SHIFT_CODES[f.shift]
+        ok = (
+            (f.min_age <= age) & (age <= f.max_age)
+            & ((certs & ~col["certs"][rows]) == 0)
+            & self._allowed[avail, shift]
+            & ((d <= col["commute"][rows]) | ((flags & F_RELOCATE) != 0)
+               | (same_prov & ((flags & F_WHOLE) != 0)) | (~same_prov & ((flags & F_OUT) != 0)))
+        )
+        rows, d, flags, avail = rows[ok], d[ok], flags[ok], avail[ok]
+        if len(rows) == 0:
+            return []
+        needs = col["needs"][rows].astype(np.int64)
+        need_arr = np.where(d > self.policy.distance.far_km, needs | RB, needs)
+        given = np.full(len(rows), sum(BENEFIT_BITS[b] for b in f.benefits), dtype=np.int64)
+        shift_row = np.where((avail == 0) & ((flags & F_CARE) != 0), 3, avail)
+        key_boost = self.policy.priority.key_enterprise if f.key_enterprise else 0.0
+        scores = _factor_total(self.policy, [
+            0.5 ** (d / self.policy.distance.half_km),
+            _wage_scores(
+                self.policy, np.full(len(rows), float(f.wage_min)), np.full(len(rows), float(f.wage_max)),
+                col["desired"][rows].astype(np.float64),
+            ),
+            self._skill_scores(f.vector, rows, (flags & F_VEC) != 0),
+            self._shift[shift_row, shift],
+            _benefit_scores(self.policy, need_arr, given),
+            np.minimum(1.0, self._groups[col["groups"][rows]] + key_boost),
+        ])
+        return self._top(rows, scores, k)
+
+
+class MatchIndex:
+    """Both indexes over one vocabulary: what the engine and the benchmark hold."""
+
+    def __init__(self, policy: Policy, *, year: int | None = None) -> None:
+        self.vocab = Vocabulary()
+        self.postings = PostingIndex(policy, self.vocab, year=year)
+        self.profiles = ProfileIndex(policy, self.vocab, year=year)
+
+    def top_postings_for_profile(
+        self, profile: ProfileMatchView | ProfileFeatures, k: int = 20, *, exclude: Iterable[str] = ()
+    ) -> list[tuple[str, float]]:
+        return self.postings.top_postings_for_profile(profile, k, exclude=exclude)
+
+    def top_profiles_for_posting(
+        self, posting: PostingView | PostingFeatures, k: int = 20, *, exclude: Iterable[str] = ()
+    ) -> list[tuple[str, float]]:
+        return self.profiles.top_profiles_for_posting(posting, k, exclude=exclude)
+
+    def nbytes(self) -> int:
+        return self.postings.nbytes() + self.profiles.nbytes()
