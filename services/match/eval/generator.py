@@ -34,7 +34,7 @@ from shared.events import PostingView, ProfileMatchView
 
 # The reports are from the 2022 campaign; ages are computed against it, not against today.
 CAMPAIGN_YEAR = 2022
-KEY_SHARE = 0.025  # share of postings from key enterprises (hundreds of positions each)
+KEY_EVERY = 40  # one posting in 40 is a key enterprise's (hundreds of positions each)
 WAGE_FLOOR, WAGE_CEILING = 2500, 8000
 
 _SYLLABLES = "华兴盛达鑫源通瑞宏泰恒信丰德昌隆安康明辉金銮永和嘉禾润天鸿博"
@@ -181,9 +181,9 @@ def generate_profile_arrays(n: int, rng: np.random.Generator) -> ProfileArrays:
 
 
 def generate_posting_arrays(n: int, rng: np.random.Generator) -> PostingArrays:
-    n_key = min(n, max(1, round(n * KEY_SHARE))) if n else 0
-    key = np.full(n, -1, dtype=np.int64)
-    key[:n_key] = np.arange(n_key) % len(KEY_ENTERPRISES)
+    # Every 40th posting (2.5%) is a key enterprise's, so that any prefix of a campaign has the mix.
+    rows = np.arange(n)
+    key = np.where(rows % KEY_EVERY == 0, (rows // KEY_EVERY) % len(KEY_ENTERPRISES), -1)
     is_key = key >= 0
     code_index = {c.adcode: i for i, c in enumerate(COUNTIES)}
     kind_index = {k.title: i for i, k in enumerate(JOB_KINDS)}
@@ -202,7 +202,7 @@ def generate_posting_arrays(n: int, rng: np.random.Generator) -> PostingArrays:
     # Key enterprises: the first posting of each has the reported need (立讯: 5,100); repeats at
     # large N need hundreds each.
     reported = np.array([e.headcount for e in KEY_ENTERPRISES])
-    first = is_key & (np.arange(n) < len(KEY_ENTERPRISES))
+    first = is_key & (rows // KEY_EVERY < len(KEY_ENTERPRISES))
     headcount[first] = reported[key[first]]
     repeat = is_key & ~first
     headcount[repeat] = rng.integers(200, 1000, int(repeat.sum()))
