@@ -498,7 +498,9 @@ class PostingIndex(_Table):
         scores = _factor_total(self.policy, [
             0.5 ** (d / self.policy.distance.half_km),
             _wage_scores(
-                self.policy, col["wage_min"][rows].astype(np.float64), col["wage_max"][rows].astype(np.float64),
+                self.policy,
+                col["wage_min"][rows].astype(np.float64),
+                col["wage_max"][rows].astype(np.float64),
                 np.full(len(rows), float(f.desired_wage or 0)),
             ),
             self._skill_scores(f.vector, rows, col["has_vec"][rows]),

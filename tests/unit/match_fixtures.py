@@ -11,9 +11,10 @@ COUNTIES = [
     "361123", "361129", "361125", "361181", "361102", "422801", "422802", "422822", "422823", "422825",
     "422826", "422827", "422828", "511025", "331082", "331083", "330782", "330702",
 ]
-TITLES = ["流水线普工", "操作工", "电工", "叉车司机", "电焊工", "品检员", "客服专员", "电子装配工", "仓库管理员",
-          "缝纫车工", "数控车床操作工", "厨师", "保洁员", "货车司机"]
-SKILLS = ["普工", "电工", "叉车", "焊接", "质检", "话务", "组装", "仓管", "缝纫", "数控", "厨师", "保洁", "驾驶"]
+TITLES = ["流水线普工", "操作工", "电工", "叉车司机", "电焊工", "品检员", "客服专员", "电子装配工",
+          "仓库管理员", "缝纫车工", "数控车床操作工", "厨师", "保洁员", "货车司机"]
+SKILLS = ["普工", "电工", "叉车", "焊接", "质检", "话务", "组装", "仓管", "缝纫", "数控", "厨师", "保洁",
+          "驾驶"]
 CERTS = ["电工证", "低压电工证", "叉车证", "焊工证", "健康证", "C1驾照"]
 SHIFTS = ["day", "weekday_day", "rotating", "night"]
 AVAIL = ["any", "any", "day_only", "weekdays_only"]
@@ -46,7 +47,9 @@ def profile(rng: random.Random, i: int, **over: object) -> ProfileMatchView:
         "birth_year": rng.randint(1965, 2006), "home": {"adcode": rng.choice(COUNTIES)},
         "desired_wage": rng.choice([None, 3000, 3500, 4000, 4500, 5000, 6000]),
         "max_commute_km": rng.choice([10, 30, 50, 80, 120, 300]),
-        "whole_province": rng.random() < 0.2, "out_of_province": rng.random() < 0.1, "relocate": rng.random() < 0.05,
+        "whole_province": rng.random() < 0.2,
+        "out_of_province": rng.random() < 0.1,
+        "relocate": rng.random() < 0.05,
         "skills": rng.sample(SKILLS, rng.randint(0, 3)),
         "certificates": rng.sample(CERTS, 1) if rng.random() < 0.3 else [],
         "availability": rng.choice(AVAIL),

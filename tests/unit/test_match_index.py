@@ -37,7 +37,8 @@ def test_top_postings_equal_pair_by_pair(loaded) -> None:  # type: ignore[no-unt
     policy, postings, profiles, index = loaded
     checked = 0
     for prof in profiles[:60]:
-        pairs = [(p.id, s.score) for p in postings if (s := score_pair(prof, p, policy, year=YEAR)) is not None]
+        scored = [(p.id, score_pair(prof, p, policy, year=YEAR)) for p in postings]
+        pairs = [(i, s.score) for i, s in scored if s is not None]
         want = _reference(pairs, 20)
         _same_top(index.top_postings_for_profile(prof, 20), want)
         checked += len(want)
@@ -48,7 +49,8 @@ def test_top_profiles_equal_pair_by_pair(loaded) -> None:  # type: ignore[no-unt
     policy, postings, profiles, index = loaded
     checked = 0
     for post in postings[:60]:
-        pairs = [(s.id, r.score) for s in profiles if (r := score_pair(s, post, policy, year=YEAR)) is not None]
+        scored = [(s.id, score_pair(s, post, policy, year=YEAR)) for s in profiles]
+        pairs = [(i, r.score) for i, r in scored if r is not None]
         want = _reference(pairs, 20)
         _same_top(index.top_profiles_for_posting(post, 20), want)
         checked += len(want)

@@ -1,0 +1,373 @@
+"""The matching engine: who is recommended which posting, kept current as views arrive.
+
+Pure and deterministic: no I/O, no clock (the reference year is given), so the service can
+rebuild it from the store after a restart (``load``) and tests can replay a campaign.
+
+The assignment it maintains:
+
+- each looking seeker gets up to ``top_k`` postings scoring at least ``threshold``, at most
+  ``max_per_employer`` of them from one employer;
+- each open posting is recommended to at most ``capacity_multiple x open positions`` seekers,
+  best fits first: a better seeker arriving at a full posting bumps the weakest, who is then
+  offered their next-best posting. Such chains are bounded by ``max_cascade`` steps per change;
+- a change re-scores only what it affects: a seeker against postings (through the index), a
+  posting against seekers, and the seekers whose lists change as a consequence.
+
+The state is the internal assignment plus the last emitted ``MatchView`` of every active match;
+each ``apply_*`` diffs the two for the seekers it touched and returns the changes. An ``updated``
+change is emitted only when rank, reason or the posting card changed, or the score moved by at
+least ``update_epsilon``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from shared import places
+from shared.events import MatchView, PostingSummary, PostingView, ProfileMatchView
+
+from .index import MatchIndex
+from .scoring import PairScore, score_features
+from .scoring.features import PostingFeatures, ProfileFeatures, posting_features, profile_features
+from .scoring.policy import Policy
+
+ChangeKind = Literal["created", "updated", "withdrawn"]
+
+REASON_POSTING = {"closed": "岗位已关闭", "deleted": "岗位已撤销"}
+REASON_FULL = "岗位已招满"
+REASON_PROFILE = {"hired": "求职者已入职", "paused": "求职者暂停求职", "deleted": "求职者已注销"}
+REASON_CHANGED = "条件已变化，不再匹配"
+REASON_BETTER = "有更合适的岗位"
+REASON_BUMPED = "岗位推荐名额已满"
+
+DIGITS = 6  # scores are rounded here, so a reloaded engine decides exactly as a running one
+
+
+@dataclass(frozen=True, slots=True)
+class MatchChange:
+    kind: ChangeKind
+    match: MatchView
+
+
+def _skey(score: float, posting_id: str) -> tuple[float, str]:
+    """A seeker's order of postings: best first (smaller is better)."""
+    return (-score, posting_id)
+
+
+def _pkey(score: float, profile_id: str) -> tuple[float, str]:
+    """A posting's order of seekers: best first (smaller is better)."""
+    return (-score, profile_id)
+
+
+class MatchEngine:
+    def __init__(self, policy: Policy, *, year: int | None = None) -> None:
+        self.policy = policy
+        self.year = year
+        self.index = MatchIndex(policy, year=year)
+        self._postings: dict[str, PostingView] = {}
+        self._pfeat: dict[str, PostingFeatures] = {}  # active postings only
+        self._profiles: dict[str, bytes] = {}  # ProfileMatchView JSON: a few hundred bytes per seeker
+        self._lists: dict[str, dict[str, PairScore]] = {}  # profile -> posting -> pair
+        self._holders: dict[str, dict[str, float]] = {}  # posting -> profile -> score
+        self._emitted: dict[str, dict[str, MatchView]] = {}  # profile -> posting -> last emitted view
+        self._touched: set[str] = set()
+        self._reasons: dict[tuple[str, str], str] = {}
+        self._queue: deque[tuple[str, str]] = deque()
+        self._queued: set[tuple[str, str]] = set()
+
+    # -- public API -------------------------------------------------------------------------------
+
+    def load(
+        self,
+        postings: Iterable[PostingView],
+        profiles: Iterable[ProfileMatchView],
+        active: Iterable[MatchView],
+    ) -> None:
+        """Rebuild after a restart from stored views and the active matches; emits nothing."""
+        for posting in postings:
+            self._store_posting(posting)
+        for profile in profiles:
+            self._store_profile(profile)
+        for m in active:
+            if m.withdrawn_reason or m.posting_id not in self._pfeat or not self._looking(m.profile_id):
+                continue
+            pair = PairScore(m.score, list(m.factors), m.reason, m.distance_km or 0.0)
+            self._link(m.profile_id, m.posting_id, pair)
+            self._emitted.setdefault(m.profile_id, {})[m.posting_id] = m
+        self._touched.clear()
+
+    def apply_posting(self, view: PostingView) -> list[MatchChange]:
+        held = self._postings.get(view.id)
+        if held is not None and (view.version < held.version or view == held):
+            return []
+        self._store_posting(view)
+        pid = view.id
+        feat = self._pfeat.get(pid)
+        holders = sorted(self._holders.get(pid, {}))
+        if feat is None:
+            reason = REASON_POSTING.get(view.status, REASON_FULL)
+            for profile_id in holders:
+                self._unlink(profile_id, pid, reason)
+                self._enqueue("refill", profile_id)
+        else:
+            for profile_id in holders:
+                pair = self._score(self._profile_features(profile_id), feat)
+                if pair is None:
+                    self._unlink(profile_id, pid, REASON_CHANGED)
+                    self._enqueue("refill", profile_id)
+                else:
+                    self._link(profile_id, pid, pair)
+            capacity = self.policy.capacity(feat.open_positions)
+            current = self._holders.get(pid, {})
+            while len(current) > capacity:
+                weakest = max(current, key=lambda p: _pkey(current[p], p))
+                self._unlink(weakest, pid, REASON_BUMPED)
+                self._enqueue("refill", weakest)
+            self._enqueue("fill", pid, first=True)
+        self._run()
+        return self._diff()
+
+    def apply_profile(self, view: ProfileMatchView) -> list[MatchChange]:
+        raw = self._profiles.get(view.id)
+        if raw is not None:
+            held = ProfileMatchView.model_validate_json(raw)
+            if view.version < held.version or view == held:
+                return []
+        self._store_profile(view)
+        sid = view.id
+        current = sorted(self._lists.get(sid, {}))
+        if view.status != "looking":
+            reason = REASON_PROFILE.get(view.status, REASON_PROFILE["paused"])
+            for posting_id in current:
+                self._unlink(sid, posting_id, reason)
+                self._enqueue("fill", posting_id)
+        else:
+            feat = profile_features(view, self.policy)
+            for posting_id in current:
+                pair = self._score(feat, self._pfeat[posting_id])
+                self._unlink(sid, posting_id, REASON_CHANGED if pair is None else REASON_BETTER)
+            self._refill(sid, feat)
+            for posting_id in current:
+                if posting_id not in self._lists.get(sid, {}):
+                    self._enqueue("fill", posting_id)
+        self._run()
+        return self._diff()
+
+    def matches_for_profile(self, profile_id: str) -> list[MatchView]:
+        return sorted(self._emitted.get(profile_id, {}).values(), key=lambda m: m.rank)
+
+    def matches_for_posting(self, posting_id: str) -> list[MatchView]:
+        """The employer's ranked candidate list (best fit first)."""
+        held = self._holders.get(posting_id, {})
+        views = [v for sid in held if (v := self._emitted.get(sid, {}).get(posting_id)) is not None]
+        return sorted(views, key=lambda m: _pkey(m.score, m.profile_id))
+
+    # -- storage -----------------------------------------------------------------------------------
+
+    def _store_posting(self, view: PostingView) -> None:
+        self._postings[view.id] = view
+        feat = posting_features(view, self.policy)
+        if self.index.postings.add_features(feat):
+            self._pfeat[view.id] = feat
+        else:
+            self._pfeat.pop(view.id, None)
+
+    def _store_profile(self, view: ProfileMatchView) -> None:
+        self._profiles[view.id] = view.model_dump_json().encode()
+        self.index.profiles.add(view)
+
+    def _looking(self, profile_id: str) -> bool:
+        return profile_id in self.index.profiles
+
+    def _profile_features(self, profile_id: str) -> ProfileFeatures:
+        view = ProfileMatchView.model_validate_json(self._profiles[profile_id])
+        return profile_features(view, self.policy)
+
+    def _score(self, profile: ProfileFeatures, posting: PostingFeatures) -> PairScore | None:
+        pair = score_features(profile, posting, self.policy, year=self.year)
+        if pair is None or pair.score < self.policy.threshold:
+            return None
+        return PairScore(round(pair.score, DIGITS), pair.factors, pair.reason, pair.distance_km)
+
+    # -- assignment --------------------------------------------------------------------------------
+
+    def _link(self, profile_id: str, posting_id: str, pair: PairScore) -> None:
+        self._lists.setdefault(profile_id, {})[posting_id] = pair
+        self._holders.setdefault(posting_id, {})[profile_id] = pair.score
+        self._reasons.pop((profile_id, posting_id), None)
+        self._touched.add(profile_id)
+
+    def _unlink(self, profile_id: str, posting_id: str, reason: str) -> None:
+        self._lists.get(profile_id, {}).pop(posting_id, None)
+        self._holders.get(posting_id, {}).pop(profile_id, None)
+        self._reasons[(profile_id, posting_id)] = reason
+        self._touched.add(profile_id)
+
+    def _enqueue(self, kind: str, key: str, *, first: bool = False) -> None:
+        task = (kind, key)
+        if task in self._queued:
+            return
+        self._queued.add(task)
+        if first:
+            self._queue.appendleft(task)
+        else:
+            self._queue.append(task)
+
+    def _run(self) -> None:
+        """Work off refill/fill tasks; after ``max_cascade`` steps the rest waits for the next change."""
+        steps = 0
+        while self._queue and steps <= self.policy.max_cascade:
+            kind, key = self._queue.popleft()
+            self._queued.discard((kind, key))
+            steps += 1
+            if kind == "fill":
+                self._fill(key)
+            elif self._looking(key):
+                self._refill(key, self._profile_features(key))
+        self._queue.clear()
+        self._queued.clear()
+
+    def _employer_count(self, profile_id: str, employer: str, skip: str | None = None) -> int:
+        return sum(
+            1 for p in self._lists.get(profile_id, {}) if p != skip and self._pfeat[p].employer == employer
+        )
+
+    def _room(self, posting_id: str, feat: PostingFeatures, profile_id: str, score: float) -> bool:
+        """Whether the posting takes this seeker, bumping its weakest holder if it must."""
+        holders = self._holders.get(posting_id, {})
+        if len(holders) < self.policy.capacity(feat.open_positions):
+            return True
+        if not holders:
+            return False
+        weakest = max(holders, key=lambda p: _pkey(holders[p], p))
+        if _pkey(score, profile_id) >= _pkey(holders[weakest], weakest):
+            return False
+        self._unlink(weakest, posting_id, REASON_BUMPED)
+        self._enqueue("refill", weakest)
+        return True
+
+    def _refill(self, profile_id: str, feat: ProfileFeatures) -> None:
+        """Offer a seeker their best postings until their list is full."""
+        k = self.policy.top_k
+        want = 4 * k + 10
+        seen: set[str] = set()
+        while len(self._lists.get(profile_id, {})) < k:
+            current = self._lists.get(profile_id, {})
+            cands = self.index.top_postings_for_profile(feat, want, exclude=[*current, *seen])
+            for posting_id, approx in cands:
+                seen.add(posting_id)
+                if approx < self.policy.threshold - 1e-6 or len(self._lists.get(profile_id, {})) >= k:
+                    return
+                pfeat = self._pfeat[posting_id]
+                if self._employer_count(profile_id, pfeat.employer) >= self.policy.max_per_employer:
+                    continue
+                pair = self._score(feat, pfeat)
+                if pair is None or not self._room(posting_id, pfeat, profile_id, pair.score):
+                    continue
+                self._link(profile_id, posting_id, pair)
+            if len(cands) < want or want >= 2000:
+                return
+            want *= 4
+
+    def _fill(self, posting_id: str) -> None:
+        """Offer a posting with room to the best seekers who would take it."""
+        feat = self._pfeat.get(posting_id)
+        if feat is None:
+            return
+        capacity = self.policy.capacity(feat.open_positions)
+        want = min(4 * capacity + 20, 5000)
+        holders = self._holders.setdefault(posting_id, {})
+        if len(holders) >= capacity:
+            return
+        for profile_id, approx in self.index.top_profiles_for_posting(feat, want, exclude=list(holders)):
+            if len(holders) >= capacity or approx < self.policy.threshold - 1e-6:
+                return
+            current = self._lists.get(profile_id, {})
+            pair = self._score(self._profile_features(profile_id), feat)
+            if pair is None:
+                continue
+            replace: str | None = None
+            if len(current) >= self.policy.top_k:
+                replace = max(current, key=lambda p: _skey(current[p].score, p))
+                if _skey(pair.score, posting_id) >= _skey(current[replace].score, replace):
+                    continue
+            same = self._employer_count(profile_id, feat.employer, skip=replace)
+            if same >= self.policy.max_per_employer:
+                continue
+            if replace is not None:
+                self._unlink(profile_id, replace, REASON_BETTER)
+                self._enqueue("fill", replace)
+            self._link(profile_id, posting_id, pair)
+
+    # -- views and changes -------------------------------------------------------------------------
+
+    def _summary(self, posting_id: str) -> PostingSummary:
+        view = self._postings[posting_id]
+        wage = view.wage or {}
+        adcode = str((view.location or {}).get("adcode", ""))
+        return PostingSummary(
+            title=view.title,
+            employer=str((view.employer or {}).get("name", "")),
+            wage_min=int(wage.get("min") or 0),
+            wage_max=int(wage.get("max") or wage.get("min") or 0),
+            shift=view.shift,
+            benefits=list(view.benefits),
+            place=places.label(adcode),
+            address=(view.location or {}).get("address"),
+            open_positions=max(0, view.headcount - view.filled),
+        )
+
+    def _view(self, profile_id: str, posting_id: str, pair: PairScore, rank: int) -> MatchView:
+        return MatchView(
+            match_id=f"{profile_id}:{posting_id}",
+            profile_id=profile_id,
+            posting_id=posting_id,
+            score=pair.score,
+            rank=rank,
+            factors=[f.model_copy(update={"score": round(f.score, 4), "weight": round(f.weight, 4)})
+                     for f in pair.factors],
+            reason=pair.reason,
+            posting=self._summary(posting_id),
+            distance_km=round(pair.distance_km, 1),
+        )
+
+    def _material(self, old: MatchView, new: MatchView) -> bool:
+        if old.rank != new.rank or old.reason != new.reason:
+            return True
+        if abs(old.score - new.score) >= self.policy.update_epsilon:
+            return True
+        card = {"open_positions"}
+        return old.posting.model_dump(exclude=card) != new.posting.model_dump(exclude=card)
+
+    def _diff(self) -> list[MatchChange]:
+        changes: list[MatchChange] = []
+        for sid in sorted(self._touched):
+            held = self._lists.get(sid, {})
+            ranked = sorted(held, key=lambda p: _skey(held[p].score, p))
+            new = {p: self._view(sid, p, held[p], i + 1) for i, p in enumerate(ranked)}
+            old = self._emitted.get(sid, {})
+            kept: dict[str, MatchView] = {}
+            for p in sorted(old.keys() - new.keys()):
+                reason = self._reasons.get((sid, p), REASON_BETTER)
+                gone = old[p].model_copy(update={"withdrawn_reason": reason})
+                changes.append(MatchChange("withdrawn", gone))
+            for p in ranked:
+                if p not in old:
+                    changes.append(MatchChange("created", new[p]))
+                    kept[p] = new[p]
+                elif self._material(old[p], new[p]):
+                    changes.append(MatchChange("updated", new[p]))
+                    kept[p] = new[p]
+                else:
+                    kept[p] = old[p]
+            if kept:
+                self._emitted[sid] = kept
+            else:
+                self._emitted.pop(sid, None)
+                self._lists.pop(sid, None)
+        self._touched.clear()
+        self._reasons.clear()
+        return changes
