@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -65,6 +65,9 @@ CERT_OVERFLOW = np.uint64(1 << 63)  # a certificate beyond the 63 the index can 
 # commute bands (km) for bucketing seekers; beyond the last, a seeker is "long range"
 BANDS = (10.0, 20.0, 30.0, 50.0, 80.0, 120.0, 200.0)
 F_WHOLE, F_OUT, F_RELOCATE, F_CARE, F_VEC = 1, 2, 4, 8, 16
+# profile bucket kinds beyond the commute bands (0..6)
+K_WHOLE, K_LONG, K_WIDE = 7, 8, 9
+CHUNK = 16_384  # rows scored per vector pass before the bound is checked again
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,7 @@ class _Table:
         self.wt = np.zeros((0, self.width), dtype=np.float32)
         self.ids = _IdTable()
         self.buckets: dict[tuple[int, int], array[int]] = {}
+        self.county_keys: dict[int, list[tuple[int, int]]] = {}  # county -> its bucket keys
         self._q = np.zeros(1024, dtype=np.float32)
 
     # -- storage ------------------------------------------------------------------------------
@@ -272,7 +276,7 @@ class _Table:
             row = self.n
             self.n += 1
             self.ids.put(id, row)
-            self.buckets.setdefault(bucket, array("i")).append(row)
+            self._bucket(bucket).append(row)
         for k, v in values.items():
             self.cols[k][row] = v
         tok, wt = self._vector(vec)
@@ -306,8 +310,16 @@ class _Table:
         self.n = len(keep)
         self.dead = 0
         self.buckets = {}
+        self.county_keys = {}
         for row in range(self.n):
-            self.buckets.setdefault(self._bucket_of(row), array("i")).append(row)
+            self._bucket(self._bucket_of(row)).append(row)
+
+    def _bucket(self, key: tuple[int, int]) -> array[int]:
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            bucket = self.buckets[key] = array("i")
+            self.county_keys.setdefault(key[0], []).append(key)
+        return bucket
 
     def _bucket_of(self, row: int) -> tuple[int, int]:
         raise NotImplementedError
@@ -333,6 +345,55 @@ class _Table:
         for tid in ids:
             self._q[tid] = 0.0
         return np.where(has_vec, np.minimum(1.0, self.policy.skills.gain * dots), neutral)
+
+    def _search(
+        self,
+        groups: list[tuple[float, list[tuple[int, int]]]],
+        score_rows: Callable[[I64], tuple[I64, F64]],
+        bound: Callable[[float], float],
+        k: int,
+        exclude: Iterable[str],
+    ) -> list[tuple[str, float]]:
+        """Score candidate buckets nearest first, stopping when no farther row can enter the top k.
+
+        ``groups`` are (distance lower bound, bucket keys), sorted by distance; ``bound(d)`` is an
+        upper bound on the score of any row at distance >= d. Exact: a row is skipped only when
+        its bound is strictly below the k-th best score found so far.
+        """
+        skip = np.array([r for r in (self.ids.get(x) for x in exclude) if r is not None], dtype=np.int64)
+        best_rows = np.zeros(0, dtype=np.int64)
+        best_scores = np.zeros(0, dtype=np.float64)
+        pending: list[tuple[int, int]] = []
+        pending_n = 0
+
+        def flush() -> None:
+            nonlocal best_rows, best_scores, pending, pending_n
+            rows = self._rows(pending)
+            pending, pending_n = [], 0
+            if len(skip) and len(rows):
+                rows = rows[~np.isin(rows, skip)]
+            if len(rows) == 0:
+                return
+            rows, scores = score_rows(rows)
+            best_rows = np.concatenate([best_rows, rows])
+            best_scores = np.concatenate([best_scores, scores])
+            if len(best_rows) > k:
+                kth = np.partition(best_scores, len(best_scores) - k)[len(best_scores) - k]
+                keep = best_scores >= kth - 1e-9
+                best_rows, best_scores = best_rows[keep], best_scores[keep]
+
+        for d, keys in groups:
+            if pending_n >= CHUNK:
+                flush()
+            if len(best_rows) >= k and k > 0:
+                kth = np.partition(best_scores, len(best_scores) - k)[len(best_scores) - k]
+                if bound(d) < kth - 1e-9:
+                    break
+            pending.extend(keys)
+            pending_n += sum(len(self.buckets[key]) for key in keys)
+        if pending:
+            flush()
+        return self._top(best_rows, best_scores, k)
 
     def _top(self, rows: I64, scores: F64, k: int) -> list[tuple[str, float]]:
         if len(rows) == 0 or k <= 0:
@@ -459,23 +520,42 @@ class PostingIndex(_Table):
         c = counties()
         home = c.index[f.place.adcode]
         dist_all = distances_from(home)
-        reach = np.arange(len(dist_all)) if f.relocate else np.nonzero(dist_all <= f.max_commute_km)[0]
-        keys = {(int(i), 0) for i in reach.tolist()}
-        if not f.relocate and (f.whole_province or f.out_of_province):
-            same = c.province == c.province[home]
-            if f.whole_province:
-                keys |= {(int(i), 0) for i in np.nonzero(same)[0].tolist()}
-            if f.out_of_province:
-                keys |= {(int(i), 0) for i in np.nonzero(~same)[0].tolist()}
-        rows = self._rows(sorted(keys))
-        skip = [r for r in (self.ids.get(x) for x in exclude) if r is not None]
-        if skip and len(rows):
-            rows = rows[~np.isin(rows, np.array(skip, dtype=np.int64))]
-        if len(rows) == 0:
-            return []
+        dist_all[home] = self.policy.distance.same_county_km
+        groups: list[tuple[float, list[tuple[int, int]]]] = []
+        for county, keys in self.county_keys.items():
+            d = float(dist_all[county])
+            same = bool(c.province[county] == c.province[home])
+            if f.relocate or d <= f.max_commute_km or (same and f.whole_province) or (
+                not same and f.out_of_province
+            ):
+                groups.append((d, keys))
+        groups.sort()
+        w = self.policy.weights
+        shift_row = 3 if (f.availability == "any" and f.care) else AVAILABILITY_CODES[f.availability]
+        allowed = self._allowed[AVAILABILITY_CODES[f.availability]]
+        rest = (
+            w.normalised("wage") * (1.0 if f.desired_wage else self.policy.wage.no_desire)
+            + w.normalised("skills") * (1.0 if f.vector else self.policy.skills.neutral)
+            + w.normalised("shift") * float(self._shift[shift_row][allowed].max(initial=0.0))
+            + w.normalised("benefits")
+            + w.normalised("priority") * min(
+                1.0, self._groups[sum(GROUP_BITS[g] for g in f.groups)] + self.policy.priority.key_enterprise
+            )
+        )
+
+        def bound(d: float) -> float:
+            return w.normalised("distance") * 0.5 ** (d / self.policy.distance.half_km) + rest
+
+        def score(rows: I64) -> tuple[I64, F64]:
+            return self._score_for_profile(f, home, dist_all, rows)
+
+        return self._search(groups, score, bound, k, exclude)
+
+    def _score_for_profile(self, f: ProfileFeatures, home: int, dist_all: F64, rows: I64) -> tuple[I64, F64]:
+        c = counties()
         col = self.cols
         county = col["county"][rows].astype(np.int64)
-        d = np.where(county == home, self.policy.distance.same_county_km, dist_all[county])
+        d = dist_all[county]
         age = self.year - f.birth_year
         pcerts = self.vocab.cert_mask(sorted(f.certificates), create=False)
         same_prov = c.province[county] == c.province[home]
@@ -489,7 +569,7 @@ class PostingIndex(_Table):
         )
         rows, d, shift = rows[ok], d[ok], shift[ok]
         if len(rows) == 0:
-            return []
+            return rows, np.zeros(0)
         given = col["benefits"][rows].astype(np.int64)
         needs = sum(BENEFIT_BITS[b] for b in f.needs)
         need_arr = np.where(d > self.policy.distance.far_km, needs | RB, needs).astype(np.int64)
@@ -508,7 +588,7 @@ class PostingIndex(_Table):
             _benefit_scores(self.policy, need_arr, given),
             np.minimum(1.0, gsum + np.where(col["key"][rows], self.policy.priority.key_enterprise, 0.0)),
         ])
-        return self._top(rows, scores, k)
+        return rows, scores
 
 
 class ProfileIndex(_Table):
@@ -528,13 +608,15 @@ class ProfileIndex(_Table):
     @staticmethod
     def _key(county: int, flags: int, commute: float) -> tuple[int, int]:
         if flags & (F_OUT | F_RELOCATE):
-            return (-1, 0)  # reachable from anywhere
-        if flags & F_WHOLE and commute <= BANDS[-1]:
-            return (-2, int(counties().province[county]))
+            return (county, K_WIDE)  # reachable from anywhere
+        if commute > BANDS[-1]:
+            return (county, K_LONG)  # checked for every posting
+        if flags & F_WHOLE:
+            return (county, K_WHOLE)  # the province, and across its border within the commute
         for band, limit in enumerate(BANDS):
             if commute <= limit:
                 return (county, band)
-        return (-3, 0)  # long commute: checked for every posting
+        raise AssertionError("unreachable")
 
     def _bucket_of(self, row: int) -> tuple[int, int]:
         c = self.cols
@@ -577,21 +659,46 @@ class ProfileIndex(_Table):
         c = counties()
         site = c.index[f.place.adcode]
         dist_all = distances_from(site)
-        keys: list[tuple[int, int]] = [(-1, 0), (-3, 0)]
-        # whole-province seekers: those of this province, and of any province near enough to commute
-        provinces = {int(c.province[site]), *c.province[dist_all <= BANDS[-1]].tolist()}
-        keys.extend((-2, int(p)) for p in sorted(provinces))
-        for band, limit in enumerate(BANDS):
-            keys.extend((int(i), band) for i in np.nonzero(dist_all <= limit)[0].tolist())
-        rows = self._rows(keys)
-        skip = [r for r in (self.ids.get(x) for x in exclude) if r is not None]
-        if skip and len(rows):
-            rows = rows[~np.isin(rows, np.array(skip, dtype=np.int64))]
-        if len(rows) == 0:
-            return []
+        dist_all[site] = self.policy.distance.same_county_km
+        groups: list[tuple[float, list[tuple[int, int]]]] = []
+        for county, keys in self.county_keys.items():
+            d = float(dist_all[county])
+            same = bool(c.province[county] == c.province[site])
+            chosen = [
+                key for key in keys
+                if key[1] in (K_WIDE, K_LONG)
+                or (key[1] == K_WHOLE and (same or d <= BANDS[-1]))
+                or (key[1] < len(BANDS) and d <= BANDS[key[1]])
+            ]
+            if chosen:
+                groups.append((d, chosen))
+        groups.sort()
+        w = self.policy.weights
+        shift = SHIFT_CODES[f.shift]
+        rest = (
+            w.normalised("wage")
+            + w.normalised("skills") * (1.0 if f.vector else self.policy.skills.neutral)
+            + w.normalised("shift") * float(self._shift[:, shift].max())
+            + w.normalised("benefits")
+            + w.normalised("priority") * min(
+                1.0,
+                float(self._groups.max()) + (self.policy.priority.key_enterprise if f.key_enterprise else 0.0),
+            )
+        )
+
+        def bound(d: float) -> float:
+            return w.normalised("distance") * 0.5 ** (d / self.policy.distance.half_km) + rest
+
+        def score(rows: I64) -> tuple[I64, F64]:
+            return self._score_for_posting(f, site, dist_all, rows)
+
+        return self._search(groups, score, bound, k, exclude)
+
+    def _score_for_posting(self, f: PostingFeatures, site: int, dist_all: F64, rows: I64) -> tuple[I64, F64]:
+        c = counties()
         col = self.cols
         county = col["county"][rows].astype(np.int64)
-        d = np.where(county == site, self.policy.distance.same_county_km, dist_all[county])
+        d = dist_all[county]
         flags = col["flags"][rows].astype(np.int64)
         age = self.year - col["birth_year"][rows].astype(np.int64)
         certs = self.vocab.cert_mask(sorted(f.certificates), create=True)
@@ -607,7 +714,7 @@ class ProfileIndex(_Table):
         )
         rows, d, flags, avail = rows[ok], d[ok], flags[ok], avail[ok]
         if len(rows) == 0:
-            return []
+            return rows, np.zeros(0)
         needs = col["needs"][rows].astype(np.int64)
         need_arr = np.where(d > self.policy.distance.far_km, needs | RB, needs)
         given = np.full(len(rows), sum(BENEFIT_BITS[b] for b in f.benefits), dtype=np.int64)
@@ -624,7 +731,7 @@ class ProfileIndex(_Table):
             _benefit_scores(self.policy, need_arr, given),
             np.minimum(1.0, self._groups[col["groups"][rows]] + key_boost),
         ])
-        return self._top(rows, scores, k)
+        return rows, scores
 
 
 class MatchIndex:
