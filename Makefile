@@ -1,0 +1,73 @@
+# Chunfeng — `make help` lists the targets. Everything downloaded or built (virtualenv, Kafka
+# jars, FerretDB binary) is cached in $CHUNFENG_CACHE (default ~/.cache/chunfeng), outside
+# the clone, so a fresh clone reuses it; the stack's data lives in ./var (`make clean-state`).
+#
+#   make venv         virtualenv $CHUNFENG_CACHE/venv-<hash of pyproject.toml>, linked as .venv
+#   make run          the whole pipeline in one process (embedded bus and store); with both
+#                     KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL set, the same as `make stack`
+#   make stack        Kafka + FerretDB + ingest/match/notify + fake SMS gateway, one process each
+#   make infra-up     start (or reuse) Kafka on 127.0.0.1:9092 and FerretDB on 127.0.0.1:27017
+#   make infra-down   stop them
+#   make infra-fetch  download Kafka 4.1.1 and build FerretDB v1.24.2 (once)
+#   make test         unit tests, then integration tests (these start the stack themselves)
+#   make lint         ruff and mypy
+#   make eval         matching quality evaluation
+#   make bench        matching benchmark
+#   make clean-state  stop the infra and delete ./var
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+export CHUNFENG_CACHE ?= $(HOME)/.cache/chunfeng
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+PY := .venv/bin/python
+DEVSTACK := $(PY) scripts/devstack.py
+
+.PHONY: help venv infra-fetch run stack infra-up infra-down test lint eval bench clean-state
+
+help:
+	@sed -n '1,/^$$/p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+
+venv:
+	@bash scripts/venv.sh
+
+infra-fetch:
+	@bash scripts/kafka.sh fetch
+	@bash scripts/ferretdb.sh build
+
+run: venv
+	@if [[ -n "$${KAFKA_BOOTSTRAP_SERVERS:-}" && -n "$${MONGODB_URL:-}" ]]; then \
+		exec $(DEVSTACK) stack; \
+	else \
+		exec $(PY) -m services.embedded; \
+	fi
+
+stack: venv infra-fetch
+	$(DEVSTACK) stack
+
+infra-up: venv infra-fetch
+	$(DEVSTACK) infra-up
+
+infra-down: venv
+	$(DEVSTACK) infra-down
+
+test: venv infra-fetch
+	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest tests/integration -q
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(PY) -m mypy scripts/devstack.py
+
+eval: venv
+	$(PY) -m services.match.eval
+
+bench: venv
+	$(PY) -m services.match.bench
+
+clean-state:
+	bash scripts/kafka.sh stop
+	bash scripts/ferretdb.sh stop
+	rm -rf var

@@ -1,0 +1,1 @@
+"""A fake carrier SMS gateway and WeChat template-message API, for development and demos."""

@@ -1,0 +1,131 @@
+"""Fake SMS gateway + WeChat template-message API: records what would have been sent.
+
+``POST /send``   ``{"to": "<phone>", "text": "...", "idempotency_key": "..."}``
+``POST /wechat`` ``{"openid": "...", "text": "...", "idempotency_key": "..."}``
+    Both answer ``{"status": "accepted", "id": "..."}``. A repeated idempotency key (per
+    channel) answers the first answer again and stores nothing. Accepted messages go to an
+    in-memory list and are appended to a JSONL file (``GATEWAY_JSONL``), which is read back
+    at start-up, so idempotency survives a restart.
+``GET /messages`` what would have been sent, newest first (``?to=`` filters, ``?limit=``).
+``DELETE /messages`` forgets everything (memory and file).
+``GET /healthz``
+
+``GATEWAY_FAIL_RATE`` (0..1) answers that share of sends with 503 before accepting them, so
+that the caller's retries get exercised.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Query
+from pydantic import BaseModel, Field
+
+
+class SmsRequest(BaseModel):
+    to: str = Field(min_length=1, description="phone number")
+    text: str = Field(min_length=1)
+    idempotency_key: str | None = None
+
+
+class WechatRequest(BaseModel):
+    openid: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    idempotency_key: str | None = None
+
+
+class Accepted(BaseModel):
+    status: str = "accepted"
+    id: str
+
+
+class Outbox:
+    """The messages accepted so far, in memory and in a JSONL file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.messages: list[dict[str, Any]] = []
+        self.by_key: dict[tuple[str, str], str] = {}
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    self._remember(json.loads(line))
+
+    def _remember(self, record: dict[str, Any]) -> None:
+        self.messages.append(record)
+        if record.get("idempotency_key"):
+            self.by_key[(record["channel"], record["idempotency_key"])] = record["id"]
+
+    def accept(self, channel: str, to: str, text: str, idempotency_key: str | None) -> Accepted:
+        if idempotency_key and (channel, idempotency_key) in self.by_key:
+            return Accepted(id=self.by_key[(channel, idempotency_key)])
+        record: dict[str, Any] = {
+            "id": uuid.uuid4().hex,
+            "channel": channel,
+            "to": to,
+            "text": text,
+            "idempotency_key": idempotency_key,
+            "received_at": datetime.now(UTC).isoformat(),
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._remember(record)
+        return Accepted(id=record["id"])
+
+    def clear(self) -> None:
+        self.messages.clear()
+        self.by_key.clear()
+        self.path.unlink(missing_ok=True)
+
+
+def create_app(
+    fail_rate: float | None = None, jsonl_path: Path | None = None, rng: random.Random | None = None
+) -> FastAPI:
+    if fail_rate is None:
+        fail_rate = float(os.environ.get("GATEWAY_FAIL_RATE", "0"))
+    if not 0.0 <= fail_rate <= 1.0:
+        raise ValueError(f"GATEWAY_FAIL_RATE must be within 0..1, not {fail_rate}")
+    outbox = Outbox(jsonl_path or Path(os.environ.get("GATEWAY_JSONL", "var/gateway/messages.jsonl")))
+    rng = rng or random.Random()
+    app = FastAPI(title="Chunfeng fake SMS / WeChat gateway")
+    app.state.outbox = outbox
+
+    def maybe_fail() -> None:
+        if fail_rate and rng.random() < fail_rate:
+            raise HTTPException(status_code=503, detail="simulated gateway outage")
+
+    # Handlers are async without awaits, so check-then-store cannot interleave.
+    @app.post("/send")
+    async def send_sms(req: SmsRequest) -> Accepted:
+        maybe_fail()
+        return outbox.accept("sms", req.to, req.text, req.idempotency_key)
+
+    @app.post("/wechat")
+    async def send_wechat(req: WechatRequest) -> Accepted:
+        maybe_fail()
+        return outbox.accept("wechat", req.openid, req.text, req.idempotency_key)
+
+    @app.get("/messages")
+    async def list_messages(
+        to: str | None = None, limit: int = Query(default=100, ge=1, le=10_000)
+    ) -> list[dict[str, Any]]:
+        newest_first = reversed(outbox.messages)
+        return [m for m in newest_first if to is None or m["to"] == to][:limit]
+
+    @app.delete("/messages")
+    async def clear_messages() -> dict[str, str]:
+        outbox.clear()
+        return {"status": "cleared"}
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
