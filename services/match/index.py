@@ -675,15 +675,13 @@ class ProfileIndex(_Table):
         groups.sort()
         w = self.policy.weights
         shift = SHIFT_CODES[f.shift]
+        key_boost = self.policy.priority.key_enterprise if f.key_enterprise else 0.0
         rest = (
             w.normalised("wage")
             + w.normalised("skills") * (1.0 if f.vector else self.policy.skills.neutral)
             + w.normalised("shift") * float(self._shift[:, shift].max())
             + w.normalised("benefits")
-            + w.normalised("priority") * min(
-                1.0,
-                float(self._groups.max()) + (self.policy.priority.key_enterprise if f.key_enterprise else 0.0),
-            )
+            + w.normalised("priority") * min(1.0, float(self._groups.max()) + key_boost)
         )
 
         def bound(d: float) -> float:
