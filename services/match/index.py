@@ -230,6 +230,7 @@ class _Table:
         self.ids = _IdTable()
         self.buckets: dict[tuple[int, int], array[int]] = {}
         self.county_keys: dict[int, list[tuple[int, int]]] = {}  # county -> its bucket keys
+        self.chunk = CHUNK
         self._q = np.zeros(1024, dtype=np.float32)
 
     # -- storage ------------------------------------------------------------------------------
@@ -383,7 +384,7 @@ class _Table:
                 best_rows, best_scores = best_rows[keep], best_scores[keep]
 
         for d, keys in groups:
-            if pending_n >= CHUNK:
+            if pending_n >= self.chunk:
                 flush()
             if len(best_rows) >= k and k > 0:
                 kth = np.partition(best_scores, len(best_scores) - k)[len(best_scores) - k]

@@ -24,34 +24,46 @@ def _same_top(got: list[tuple[str, float]], want: list[tuple[str, float]]) -> No
 
 
 @pytest.fixture(scope="module")
-def loaded():  # type: ignore[no-untyped-def]
+def reference():  # type: ignore[no-untyped-def]
+    """Pair-by-pair top 20 for 60 seekers and 60 postings (computed once for both index setups)."""
     policy = load_policy()
     postings, profiles = world(7, 1500, 1500)
+    by_profile, by_posting = {}, {}
+    for prof in profiles[:60]:
+        scored = [(p.id, score_pair(prof, p, policy, year=YEAR)) for p in postings]
+        by_profile[prof.id] = _reference([(i, s.score) for i, s in scored if s is not None], 20)
+    for post in postings[:60]:
+        scored = [(s.id, score_pair(s, post, policy, year=YEAR)) for s in profiles]
+        by_posting[post.id] = _reference([(i, r.score) for i, r in scored if r is not None], 20)
+    return policy, postings, profiles, by_profile, by_posting
+
+
+@pytest.fixture(scope="module", params=[16_384, 40], ids=["one-pass", "pruned"])
+def loaded(request, reference):  # type: ignore[no-untyped-def]
+    """Small chunks make the nearest-first search stop early on its bound: it must stay exact."""
+    policy, postings, profiles, by_profile, by_posting = reference
     index = MatchIndex(policy, year=YEAR)
     index.postings.bulk_load(postings)
     index.profiles.bulk_load(profiles)
-    return policy, postings, profiles, index
+    index.postings.chunk = index.profiles.chunk = request.param
+    return index, profiles, postings, by_profile, by_posting
 
 
 def test_top_postings_equal_pair_by_pair(loaded) -> None:  # type: ignore[no-untyped-def]
-    policy, postings, profiles, index = loaded
+    index, profiles, _, by_profile, _ = loaded
     checked = 0
     for prof in profiles[:60]:
-        scored = [(p.id, score_pair(prof, p, policy, year=YEAR)) for p in postings]
-        pairs = [(i, s.score) for i, s in scored if s is not None]
-        want = _reference(pairs, 20)
+        want = by_profile[prof.id]
         _same_top(index.top_postings_for_profile(prof, 20), want)
         checked += len(want)
     assert checked > 300
 
 
 def test_top_profiles_equal_pair_by_pair(loaded) -> None:  # type: ignore[no-untyped-def]
-    policy, postings, profiles, index = loaded
+    index, _, postings, _, by_posting = loaded
     checked = 0
     for post in postings[:60]:
-        scored = [(s.id, score_pair(s, post, policy, year=YEAR)) for s in profiles]
-        pairs = [(i, r.score) for i, r in scored if r is not None]
-        want = _reference(pairs, 20)
+        want = by_posting[post.id]
         _same_top(index.top_profiles_for_posting(post, 20), want)
         checked += len(want)
     assert checked > 300
