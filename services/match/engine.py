@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 from shared import places
@@ -65,8 +66,8 @@ def _pkey(score: float, profile_id: str) -> tuple[float, str]:
 class MatchEngine:
     def __init__(self, policy: Policy, *, year: int | None = None) -> None:
         self.policy = policy
-        self.year = year
-        self.index = MatchIndex(policy, year=year)
+        self.year = year or date.today().year  # fixed once, so the index and score_pair agree on ages
+        self.index = MatchIndex(policy, year=self.year)
         self._postings: dict[str, PostingView] = {}
         self._pfeat: dict[str, PostingFeatures] = {}  # active postings only
         self._profiles: dict[str, bytes] = {}  # ProfileMatchView JSON: a few hundred bytes per seeker
