@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from tests.integration.conftest import INGEST, KAFKA, MATCH, NOTIFY, Stack, wait_for
 
@@ -64,19 +65,21 @@ def test_bad_payload_is_a_422_naming_the_field(stack: Stack, http: httpx.Client)
 
 
 async def _read_topic(topic: str, limit: int = 50) -> list[bytes]:
-    """Read a topic from the beginning with a plain Kafka client, outside any service's group."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+    """Read a topic from the beginning with a plain Kafka client, in a throwaway group of its own."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=KAFKA,
+        group_id=f"reader-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
         out: list[bytes] = []
-        for _ in range(10):
+        for _ in range(20):
             batch = await consumer.getmany(timeout_ms=500, max_records=limit)
-            out += [m.value for msgs in batch.values() for m in msgs]
-            if len(out) >= limit or not batch:
+            out += [m.value for msgs in batch.values() for m in msgs if m.value is not None]
+            if len(out) >= limit or (out and not batch):
                 break
         return out
     finally:
