@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from services.match.eval.generator import Campaign
+from services.match.eval.generator import CAMPAIGN_YEAR, Campaign
 from services.match.scoring import load_policy
 from shared.events import PostingView, ProfileMatchView
 
@@ -25,11 +25,15 @@ class EngineMatcher:
         from services.match.engine import MatchEngine  # landed separately; import only when used
 
         self.policy = load_policy(policy_path)
-        self.engine = MatchEngine(self.policy)
+        self.engine = MatchEngine(self.policy, year=CAMPAIGN_YEAR)
         self.profiles: list[ProfileMatchView] = list(campaign.profiles)
         self.postings: list[PostingView] = list(campaign.postings)
         self.posting_index = {v.id: j for j, v in enumerate(self.postings)}
-        self.engine.load(self.postings, self.profiles, [])
+        # As in service: postings are filed first, then seekers register, one event at a time.
+        for posting in self.postings:
+            self.engine.apply_posting(posting)
+        for profile in self.profiles:
+            self.engine.apply_profile(profile)
 
     def recommend(self, active: Sequence[int], open_left: NDArray[np.int64]) -> Recs:
         out: Recs = {}
