@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from tests.integration.conftest import INGEST, MATCH, NOTIFY, Stack, wait_for
 
@@ -86,3 +88,37 @@ def test_sigkill_of_match_mid_stream_loses_nothing_and_doubles_nothing(
 def _inbox(http: httpx.Client, pid: str, include_withdrawn: bool = False) -> list[dict[str, object]]:
     body = http.get(f"{NOTIFY}/v1/inbox/{pid}", params={"include_withdrawn": include_withdrawn}).json()
     return list(body["items"] if isinstance(body, dict) else body)
+
+
+def test_writes_during_a_kafka_outage_are_published_when_it_is_back(stack: Stack, http: httpx.Client) -> None:
+    if "kafka" not in stack.devstack.started_infra:
+        pytest.skip("Kafka is reused from elsewhere; this test only stops a broker it started itself")
+    tag = uuid.uuid4().hex[:4]
+    kafka_dir = str(stack.devstack.var / "kafka")
+    subprocess.run(["bash", "scripts/kafka.sh", "stop", kafka_dir], cwd=stack.devstack.root, check=True)
+    try:
+        posting = {
+            "employer": {"name": f"断网测试{tag}"},
+            "title": "包装工",
+            "headcount": 5,
+            "wage": {"min": 4200, "max": 5000},
+            "location": {"adcode": "360481", "address": "瑞昌市工业园"},
+            "shift": "day",
+        }
+        r = http.post(f"{INGEST}/v1/postings", json=posting)
+        assert r.status_code == 201, r.text  # accepted while the broker is down
+        posting_id = r.json()["id"]
+        r = http.post(f"{INGEST}/v1/profiles", json=_profile(1, tag) | {"home": {"adcode": "360481"}})
+        assert r.status_code == 201, r.text
+        profile_id = r.json()["id"]
+        assert http.get(f"{INGEST}/v1/outbox").json()["pending_documents"] >= 2
+        assert http.get(f"{INGEST}/readyz").status_code == 503
+    finally:
+        subprocess.run(["bash", "scripts/kafka.sh", "start", kafka_dir], cwd=stack.devstack.root, check=True)
+
+    def arrived() -> list[dict[str, object]]:
+        return [i for i in _inbox(http, profile_id) if i.get("posting_id") == posting_id]
+
+    items = wait_for(arrived, timeout=90, interval=1)
+    assert len(items) == 1
+    wait_for(lambda: http.get(f"{INGEST}/v1/outbox").json()["pending_documents"] == 0, timeout=30)
