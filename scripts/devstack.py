@@ -156,12 +156,21 @@ class DevStack:
         kafka = _address(self.kafka_bootstrap.split(",")[0], KAFKA_PORT)
         mongo = _address(urllib.parse.urlsplit(self.mongodb_url).netloc.rsplit("@", 1)[-1], MONGO_PORT)
         ours = {"kafka": KAFKA_PORT, "ferretdb": MONGO_PORT}
-        for name, (host, port) in (("kafka", kafka), ("ferretdb", mongo)):
-            if port_open(host, port):
-                continue
+        endpoints = {"kafka": kafka, "ferretdb": mongo}
+        missing = [name for name, (host, port) in endpoints.items() if not port_open(host, port)]
+        for name in missing:
+            host, port = endpoints[name]
             if host not in (HOST, "localhost") or port != ours[name]:
                 raise RuntimeError(f"{name}: nothing answers on {host}:{port} (set in the environment)")
-            self._script(f"{name}.sh", "start", str(self.var / name))
+        if missing:
+            self.fetch_infra()  # may take minutes the first time: check the ports again after it
+        for name in missing:
+            try:
+                self._script(f"{name}.sh", "start", str(self.var / name))
+            except subprocess.CalledProcessError:
+                if port_open(*endpoints[name]):  # another run started one meanwhile: reuse it
+                    continue
+                raise
             self.started_infra.append(name)
         deadline = time.monotonic() + timeout
         while not kafka_answers(*kafka):  # a broker we reuse may still be starting

@@ -26,8 +26,10 @@ fetch_locked() {
     [[ -f "$home/.complete" && "$(<"$home/.complete")" == "$want" ]] && return 0
     echo "kafka: fetching Kafka $version jars from Maven Central into $libs" >&2
     rm -rf "$libs.tmp"
+    mkdir -p "$home"
     mvn -q -B -f "$pom" -Dmaven.repo.local="$chunfeng_cache/m2" \
-        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs.tmp"
+        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs.tmp" \
+        >"$home/fetch.log" 2>&1 || { cat "$home/fetch.log" >&2; return 1; }
     rm -rf "$libs"
     mv "$libs.tmp" "$libs"
     echo "$want" >"$home/.complete"
