@@ -23,12 +23,14 @@ match 8002, notify 8003, the fake SMS/WeChat gateway 8025. Data lives under ``va
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -36,6 +38,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -45,6 +48,8 @@ KAFKA_BOOTSTRAP_SERVERS = f"{HOST}:{KAFKA_PORT}"
 MONGODB_URL = f"mongodb://{HOST}:{MONGO_PORT}/"
 SERVICE_PORTS = {"ingest": 8001, "match": 8002, "notify": 8003, "gateway": 8025}
 PIPELINE = ("ingest", "match", "notify")
+# The ports are the machine's, not a clone's: one DevStack at a time uses them (see _hold_ports).
+PORTS_LOCK = Path(tempfile.gettempdir()) / "chunfeng-devstack.lock"
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -109,6 +114,14 @@ def _reap(proc: subprocess.Popen[bytes], timeout: float) -> int:
         return proc.wait()
 
 
+def _try_flock(f: IO[str]) -> bool:
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
 def _address(hostport: str, default_port: int) -> tuple[str, int]:
     host, _, port = hostport.strip().rpartition(":")
     return (host, int(port)) if host else (hostport.strip(), default_port)
@@ -136,6 +149,38 @@ class DevStack:
         self.mongodb_url = os.environ.get("MONGODB_URL") or MONGODB_URL
         self.services: dict[str, subprocess.Popen[bytes]] = {}
         self.started_infra: list[str] = []  # in start order: "kafka", "ferretdb"
+        self._lock: IO[str] | None = None
+
+    def _hold_ports(self) -> None:
+        """Wait for, then hold until ``stop_all``, the machine-wide lock on the stack's ports.
+
+        Two test runs (two clones, or a developer and CI) would otherwise collide on the
+        fixed ports, or one would stop the Kafka the other is reusing. Waits at most
+        ``DEVSTACK_LOCK_TIMEOUT`` seconds (20 minutes).
+        """
+        if self._lock is not None:
+            return
+        lock = PORTS_LOCK.open("a+")
+        deadline = time.monotonic() + float(os.environ.get("DEVSTACK_LOCK_TIMEOUT", "1200"))
+        if not _try_flock(lock):
+            lock.seek(0)
+            holder = lock.read().strip() or "?"
+            print(f"devstack: waiting for another DevStack (pid {holder}) to finish", file=sys.stderr)
+            while not _try_flock(lock):
+                if time.monotonic() > deadline:
+                    lock.close()
+                    raise RuntimeError(f"another DevStack (pid {holder}) still holds {PORTS_LOCK}")
+                time.sleep(1.0)
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        self._lock = lock
+
+    def _release_ports(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing drops the flock
+            self._lock = None
 
     # --- infrastructure -------------------------------------------------------------------
 
@@ -153,6 +198,7 @@ class DevStack:
         Ours are Kafka on 127.0.0.1:9092 and FerretDB on 127.0.0.1:27017, with their data in
         ``var/``; an endpoint set elsewhere through the environment is only waited for.
         """
+        self._hold_ports()
         kafka = _address(self.kafka_bootstrap.split(",")[0], KAFKA_PORT)
         mongo = _address(urllib.parse.urlsplit(self.mongodb_url).netloc.rsplit("@", 1)[-1], MONGO_PORT)
         ours = {"kafka": KAFKA_PORT, "ferretdb": MONGO_PORT}
@@ -209,6 +255,7 @@ class DevStack:
         Output is appended to ``var/logs/<name>.log``. Raises if the port is already taken,
         or if the process exits or stays unhealthy for ``timeout`` seconds (with the log tail).
         """
+        self._hold_ports()
         port = SERVICE_PORTS[name]
         running = self.services.get(name)
         if running is not None and running.poll() is None:
@@ -262,7 +309,8 @@ class DevStack:
         return _reap(proc, timeout)
 
     def stop_all(self, timeout: float = 30.0) -> None:
-        """SIGTERM every service (all at once), wait for them, then stop the infra this DevStack started.
+        """SIGTERM every service (all at once), wait for them, stop the infra this DevStack started
+        and let the next DevStack have the ports.
 
         Each service gets exactly one SIGTERM: uvicorn takes a second one as "exit now".
         """
@@ -273,6 +321,7 @@ class DevStack:
         for proc in procs:
             _reap(proc, timeout)
         self.stop_infra()
+        self._release_ports()
 
     def __enter__(self) -> DevStack:
         return self
