@@ -22,7 +22,7 @@ def _mask(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMappi
 
 def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
     logging.basicConfig(stream=sys.stdout, level=level.upper(), format="%(message)s", force=True)
-    for noisy in ("aiokafka", "pymongo", "kafka"):
+    for noisy in ("aiokafka", "pymongo", "kafka", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
         processors=[
