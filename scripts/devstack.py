@@ -211,13 +211,14 @@ class DevStack:
         if missing:
             self.fetch_infra()  # may take minutes the first time: check the ports again after it
         for name in missing:
+            self.started_infra.append(name)  # before: an interrupted start is stopped too
             try:
                 self._script(f"{name}.sh", "start", str(self.var / name))
             except subprocess.CalledProcessError:
+                self.started_infra.remove(name)
                 if port_open(*endpoints[name]):  # another run started one meanwhile: reuse it
                     continue
                 raise
-            self.started_infra.append(name)
         deadline = time.monotonic() + timeout
         while not kafka_answers(*kafka):  # a broker we reuse may still be starting
             if time.monotonic() > deadline:
@@ -336,8 +337,15 @@ class DevStack:
 def run_stack(stack: DevStack) -> int:
     """``make stack``: everything up, wait for Ctrl-C / SIGTERM, everything down."""
     stop = threading.Event()
+    running = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if not running:  # still starting (or waiting for the ports): abandon that at once
+            raise KeyboardInterrupt
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     code = 0
     try:
         stack.ensure_infra()
@@ -356,6 +364,7 @@ def run_stack(stack: DevStack) -> int:
         for name, port in SERVICE_PORTS.items():
             print(f"{name:<10} http://{HOST}:{port}/docs   log: {stack.log_dir / (name + '.log')}")
         print(f"messages   {gateway}/messages\nCtrl-C stops everything.", flush=True)
+        running = True
         while not stop.wait(1.0):
             dead = [n for n, p in stack.services.items() if p.poll() is not None]
             if dead:
@@ -366,8 +375,11 @@ def run_stack(stack: DevStack) -> int:
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         print(f"devstack: {exc}", file=sys.stderr)
         code = 1
+    except KeyboardInterrupt:
+        code = 130
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(sig, signal.SIG_IGN)
         print("devstack: stopping", file=sys.stderr)
         stack.stop_all()
     return code
