@@ -74,6 +74,8 @@ class MatchEngine:
         self._lists: dict[str, dict[str, PairScore]] = {}  # profile -> posting -> pair
         self._holders: dict[str, dict[str, float]] = {}  # posting -> profile -> score
         self._emitted: dict[str, dict[str, MatchView]] = {}  # profile -> posting -> last emitted view
+        self._weakest: dict[str, str] = {}  # posting -> its weakest holder (cache, dropped on change)
+        self._summaries: dict[str, PostingSummary] = {}
         self._touched: set[str] = set()
         self._reasons: dict[tuple[str, str], str] = {}
         self._queue: deque[tuple[str, str]] = deque()
@@ -170,6 +172,7 @@ class MatchEngine:
 
     def _store_posting(self, view: PostingView) -> None:
         self._postings[view.id] = view
+        self._summaries.pop(view.id, None)
         feat = posting_features(view, self.policy)
         if self.index.postings.add_features(feat):
             self._pfeat[view.id] = feat
@@ -191,17 +194,23 @@ class MatchEngine:
         pair = score_features(profile, posting, self.policy, year=self.year)
         if pair is None or pair.score < self.policy.threshold:
             return None
-        return PairScore(round(pair.score, DIGITS), pair.factors, pair.reason, pair.distance_km)
+        return PairScore(round(pair.score, DIGITS), pair.factors, pair.reason, round(pair.distance_km, 1))
 
     # -- assignment --------------------------------------------------------------------------------
 
     def _link(self, profile_id: str, posting_id: str, pair: PairScore) -> None:
+        if any(f.score != round(f.score, 4) or f.weight != round(f.weight, 4) for f in pair.factors):
+            rounded = [f.model_copy(update={"score": round(f.score, 4), "weight": round(f.weight, 4)})
+                       for f in pair.factors]
+            pair = PairScore(pair.score, rounded, pair.reason, pair.distance_km)
+        self._weakest.pop(posting_id, None)
         self._lists.setdefault(profile_id, {})[posting_id] = pair
         self._holders.setdefault(posting_id, {})[profile_id] = pair.score
         self._reasons.pop((profile_id, posting_id), None)
         self._touched.add(profile_id)
 
     def _unlink(self, profile_id: str, posting_id: str, reason: str) -> None:
+        self._weakest.pop(posting_id, None)
         self._lists.get(profile_id, {}).pop(posting_id, None)
         self._holders.get(posting_id, {}).pop(profile_id, None)
         self._reasons[(profile_id, posting_id)] = reason
@@ -236,15 +245,23 @@ class MatchEngine:
             1 for p in self._lists.get(profile_id, {}) if p != skip and self._pfeat[p].employer == employer
         )
 
+    def _weakest_holder(self, posting_id: str, feat: PostingFeatures) -> tuple[str, float] | None:
+        """The holder a better seeker would bump, or None while the posting has room."""
+        holders = self._holders.get(posting_id, {})
+        if len(holders) < self.policy.capacity(feat.open_positions) or not holders:
+            return None
+        weakest = self._weakest.get(posting_id)
+        if weakest is None or weakest not in holders:
+            weakest = self._weakest[posting_id] = max(holders, key=lambda p: _pkey(holders[p], p))
+        return weakest, holders[weakest]
+
     def _room(self, posting_id: str, feat: PostingFeatures, profile_id: str, score: float) -> bool:
         """Whether the posting takes this seeker, bumping its weakest holder if it must."""
-        holders = self._holders.get(posting_id, {})
-        if len(holders) < self.policy.capacity(feat.open_positions):
-            return True
-        if not holders:
-            return False
-        weakest = max(holders, key=lambda p: _pkey(holders[p], p))
-        if _pkey(score, profile_id) >= _pkey(holders[weakest], weakest):
+        found = self._weakest_holder(posting_id, feat)
+        if found is None:
+            return self.policy.capacity(feat.open_positions) > 0
+        weakest, weakest_score = found
+        if _pkey(score, profile_id) >= _pkey(weakest_score, weakest):
             return False
         self._unlink(weakest, posting_id, REASON_BUMPED)
         self._enqueue("refill", weakest)
@@ -265,6 +282,9 @@ class MatchEngine:
                 pfeat = self._pfeat[posting_id]
                 if self._employer_count(profile_id, pfeat.employer) >= self.policy.max_per_employer:
                     continue
+                found = self._weakest_holder(posting_id, pfeat)
+                if found is not None and approx + 1e-6 < found[1]:
+                    continue  # the posting is full of clearly better seekers: skip exact scoring
                 pair = self._score(feat, pfeat)
                 if pair is None or not self._room(posting_id, pfeat, profile_id, pair.score):
                     continue
@@ -287,16 +307,18 @@ class MatchEngine:
             if len(holders) >= capacity or approx < self.policy.threshold - 1e-6:
                 return
             current = self._lists.get(profile_id, {})
-            pair = self._score(self._profile_features(profile_id), feat)
-            if pair is None:
-                continue
             replace: str | None = None
             if len(current) >= self.policy.top_k:
                 replace = max(current, key=lambda p: _skey(current[p].score, p))
-                if _skey(pair.score, posting_id) >= _skey(current[replace].score, replace):
-                    continue
-            same = self._employer_count(profile_id, feat.employer, skip=replace)
-            if same >= self.policy.max_per_employer:
+                if approx + 1e-6 < current[replace].score:
+                    continue  # clearly worse than all they hold: skip the costly exact scoring
+            if self._employer_count(profile_id, feat.employer, skip=replace) >= self.policy.max_per_employer:
+                continue
+            pair = self._score(self._profile_features(profile_id), feat)
+            if pair is None:
+                continue
+            worst = None if replace is None else _skey(current[replace].score, replace)
+            if worst is not None and _skey(pair.score, posting_id) >= worst:
                 continue
             if replace is not None:
                 self._unlink(profile_id, replace, REASON_BETTER)
@@ -306,6 +328,12 @@ class MatchEngine:
     # -- views and changes -------------------------------------------------------------------------
 
     def _summary(self, posting_id: str) -> PostingSummary:
+        cached = self._summaries.get(posting_id)
+        if cached is None:
+            cached = self._summaries[posting_id] = self._make_summary(posting_id)
+        return cached
+
+    def _make_summary(self, posting_id: str) -> PostingSummary:
         view = self._postings[posting_id]
         wage = view.wage or {}
         adcode = str((view.location or {}).get("adcode", ""))
@@ -328,11 +356,10 @@ class MatchEngine:
             posting_id=posting_id,
             score=pair.score,
             rank=rank,
-            factors=[f.model_copy(update={"score": round(f.score, 4), "weight": round(f.weight, 4)})
-                     for f in pair.factors],
+            factors=pair.factors,
             reason=pair.reason,
             posting=self._summary(posting_id),
-            distance_km=round(pair.distance_km, 1),
+            distance_km=pair.distance_km,
         )
 
     def _material(self, old: MatchView, new: MatchView) -> bool:
