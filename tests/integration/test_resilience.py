@@ -81,7 +81,18 @@ def test_sigkill_of_match_mid_stream_loses_nothing_and_doubles_nothing(
                 undelivered.discard(pid)
         return not undelivered
 
-    wait_for(delivered, timeout=60, interval=1)
+    try:
+        wait_for(delivered, timeout=60, interval=1)
+    except AssertionError:
+        sample = sorted(undelivered)[:3]
+        detail = {
+            pid: {
+                "matches": http.get(f"{MATCH}/v1/matches", params={"profile_id": pid}).json(),
+                "inbox": _inbox(http, pid, include_withdrawn=True),
+            }
+            for pid in sample
+        }
+        raise AssertionError(f"{len(undelivered)} of 200 not in an inbox; e.g. {detail}") from None
     for pid in profile_ids:
         matches = http.get(f"{MATCH}/v1/matches", params={"profile_id": pid}).json()
         counts = Counter(m["posting_id"] for m in matches)
