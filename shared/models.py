@@ -210,7 +210,7 @@ class ProfileIn(_Model):
     max_commute_km: float = Field(default=50, ge=0, le=5000)
     whole_province: bool = False
     out_of_province: bool = False
-    relocate: bool = False
+    relocate: bool = Field(default=False, description="would move for a job anywhere in the home province")
     skills: list[ShortText] = Field(default_factory=list)
     experience: LongText = ""
     certificates: list[ShortText] = Field(default_factory=list)

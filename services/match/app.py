@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,6 +37,10 @@ def create_app(
         processor = MatchProcessor(engine, the_store, publisher)
         await processor.setup()
         await processor.rebuild()
+        # The index holds millions of small objects that never die; moving them out of the
+        # collector's generations keeps multi-second GC pauses out of event handling.
+        gc.collect()
+        gc.freeze()
         loop = ConsumerLoop(
             the_bus,
             group_id=settings.consumer_group,

@@ -526,7 +526,7 @@ class PostingIndex(_Table):
         for county, keys in self.county_keys.items():
             d = float(dist_all[county])
             same = bool(c.province[county] == c.province[home])
-            if f.relocate or d <= f.max_commute_km or (same and f.whole_province) or (
+            if d <= f.max_commute_km or (same and (f.whole_province or f.relocate)) or (
                 not same and f.out_of_province
             ):
                 groups.append((d, keys))
@@ -565,7 +565,7 @@ class PostingIndex(_Table):
             (col["min_age"][rows] <= age) & (age <= col["max_age"][rows])
             & ((col["certs"][rows] & ~pcerts) == 0)
             & self._allowed[AVAILABILITY_CODES[f.availability], shift]
-            & ((d <= f.max_commute_km) | f.relocate | (same_prov & f.whole_province)
+            & ((d <= f.max_commute_km) | (same_prov & (f.whole_province or f.relocate))
                | (~same_prov & f.out_of_province))
         )
         rows, d, shift = rows[ok], d[ok], shift[ok]
@@ -708,8 +708,9 @@ class ProfileIndex(_Table):
             (f.min_age <= age) & (age <= f.max_age)
             & ((certs & ~col["certs"][rows]) == 0)
             & self._allowed[avail, shift]
-            & ((d <= col["commute"][rows]) | ((flags & F_RELOCATE) != 0)
-               | (same_prov & ((flags & F_WHOLE) != 0)) | (~same_prov & ((flags & F_OUT) != 0)))
+            & ((d <= col["commute"][rows])
+               | (same_prov & ((flags & (F_WHOLE | F_RELOCATE)) != 0))
+               | (~same_prov & ((flags & F_OUT) != 0)))
         )
         rows, d, flags, avail = rows[ok], d[ok], flags[ok], avail[ok]
         if len(rows) == 0:

@@ -54,9 +54,11 @@ def test_far_job_only_with_region_flags_or_relocation() -> None:
     out = prof.model_copy(update={"out_of_province": True})
     assert score_pair(out, other_province, POLICY, year=YEAR) is not None
     assert score_pair(out, far_same_province, POLICY, year=YEAR) is None
-    mover = prof.model_copy(update={"relocate": True})
+    mover = prof.model_copy(update={"relocate": True})  # would move, within the home province
     assert score_pair(mover, far_same_province, POLICY, year=YEAR) is not None
-    assert score_pair(mover, other_province, POLICY, year=YEAR) is not None
+    assert score_pair(mover, other_province, POLICY, year=YEAR) is None
+    anywhere = mover.model_copy(update={"out_of_province": True})
+    assert score_pair(anywhere, other_province, POLICY, year=YEAR) is not None
 
 
 def test_missing_licence_fails_and_synonym_passes() -> None:

@@ -27,12 +27,20 @@ def certificates_ok(profile: ProfileFeatures, posting: PostingFeatures) -> bool:
 
 
 def region_ok(profile: ProfileFeatures, posting: PostingFeatures, distance_km: float) -> bool:
-    if profile.relocate or distance_km <= profile.max_commute_km:
+    """Within the daily commute, or beyond it where the seeker said so.
+
+    Willing to relocate lifts the commute limit inside the home province (the seeker would move
+    to the job); leaving the province needs its own consent (``out_of_province``), as the seeds'
+    cross-province transport (资中 to 台州) was for those who signed up for it.
+    """
+    if distance_km <= profile.max_commute_km:
         return True
     if profile.place is None or posting.place is None:
         return False
     same_province = profile.place.province == posting.place.province
-    return (same_province and profile.whole_province) or (not same_province and profile.out_of_province)
+    if same_province:
+        return profile.whole_province or profile.relocate
+    return profile.out_of_province
 
 
 def shift_ok(profile: ProfileFeatures, posting: PostingFeatures) -> bool:
