@@ -7,6 +7,10 @@ capped backoff until the bus is back. Nothing is lost, and since an event keeps 
 ``event_id`` it was given when written, a republished duplicate is recognised by consumers.
 
 Exactly one task per process publishes, so the events of one entity are never interleaved.
+A kick names the document just written, and the relay publishes it by id; the sweep over every
+pending document (a query that FerretDB's SQLite backend answers by scanning the collection)
+runs only once per interval, after a failure, and at start and stop, so a burst of writes does
+not cost one collection scan each.
 A document's outbox is cleared only if its version did not move since it was read; otherwise
 the next round republishes it along with the newer events (duplicates are harmless, loss is not).
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,6 +47,9 @@ class OutboxRelay:
         self._max_backoff_s = max_backoff_s
         self._batch = batch
         self._kicked = asyncio.Event()
+        self._hot: dict[str, set[str]] = {}
+        self._sweep_due = True
+        self._last_sweep = 0.0
         self._stopping = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -52,8 +60,12 @@ class OutboxRelay:
         self.last_success_at: str | None = None
         self.backoff_s = 0.0
 
-    def kick(self) -> None:
-        """Ask for a round now (cheap; call it right after a write)."""
+    def kick(self, collection: str | None = None, id: str | None = None) -> None:
+        """Ask for a round now (cheap; call it right after a write, naming what was written)."""
+        if collection is not None and id is not None and collection in self._collections:
+            self._hot.setdefault(collection, set()).add(id)
+        else:
+            self._sweep_due = True
         self._kicked.set()
 
     async def start(self) -> None:
@@ -114,16 +126,36 @@ class OutboxRelay:
                         break
                     cleared = 0
                     for doc in docs:
-                        total += await self._publish_doc(doc)
-                        ok = await col.update(
-                            doc["_id"],
-                            set={"outbox": [], "outbox_pending": False},
-                            where={"version": doc["version"]},
-                        )
+                        published, ok = await self._publish_and_clear(col, doc)
+                        total += published
                         cleared += ok
                     if len(docs) < self._batch or cleared == 0:
                         break  # what is left moved meanwhile; the next round takes it
             return total
+
+    async def flush_hot(self) -> int:
+        """Publish the documents named by kicks since the last round, each fetched by id."""
+        async with self._lock:
+            hot, self._hot = self._hot, {}
+            total = 0
+            try:
+                for name, ids in hot.items():
+                    col = self._collections[name]
+                    for id in sorted(ids):
+                        doc = await col.get(id)
+                        if doc is not None and doc.get("outbox_pending"):
+                            total += (await self._publish_and_clear(col, doc))[0]
+            except Exception:
+                self._sweep_due = True  # the sweep finds whatever this round left pending
+                raise
+            return total
+
+    async def _publish_and_clear(self, col: Collection, doc: dict[str, Any]) -> tuple[int, bool]:
+        published = await self._publish_doc(doc)
+        ok = await col.update(
+            doc["_id"], set={"outbox": [], "outbox_pending": False}, where={"version": doc["version"]}
+        )
+        return published, ok
 
     @staticmethod
     async def _pending_docs(col: Collection, *, limit: int) -> list[dict[str, Any]]:
@@ -156,8 +188,16 @@ class OutboxRelay:
             if self._stopping.is_set():
                 return
             try:
-                n = await self.flush()
+                overdue = time.monotonic() - self._last_sweep >= self._interval_s
+                if self._sweep_due or delay > 0 or overdue:
+                    self._sweep_due = False
+                    self._hot.clear()  # the sweep covers them
+                    n = await self.flush()
+                    self._last_sweep = time.monotonic()
+                else:
+                    n = await self.flush_hot()
             except Exception as exc:
+                self._sweep_due = True
                 self.failures += 1
                 self.last_error = repr(exc)
                 self.last_error_at = now_iso()

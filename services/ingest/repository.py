@@ -32,7 +32,9 @@ class Conflict(RuntimeError):
 
 
 class Repository:
-    def __init__(self, store: Store, kind: Kind, on_write: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, store: Store, kind: Kind, on_write: Callable[[str, str], None] = lambda _c, _i: None
+    ) -> None:
         self.kind = kind
         self.col: Collection = store.collection(kind.collection)
         self._on_write = on_write
@@ -50,7 +52,7 @@ class Repository:
         if not await self.col.insert(doc):  # a uuid collision: practically impossible
             raise Conflict("id already exists")
         log.info(f"{self.kind.name} created", id=doc["_id"], version=1)
-        self._on_write()
+        self._on_write(self.kind.collection, doc["_id"])
         return public(doc)
 
     async def get(self, id: str) -> dict[str, Any]:
@@ -123,6 +125,6 @@ class Repository:
             )
             if applied:
                 log.info(f"{self.kind.name} changed", id=id, version=version, status=status)
-                self._on_write()
+                self._on_write(self.kind.collection, id)
                 return public({**doc, **fields, "version": version})
         raise Conflict(f"{self.kind.name} {id} is being changed concurrently; retry")

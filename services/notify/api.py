@@ -100,7 +100,9 @@ async def inbox(
         where["status"] = "active"
     recs = _store(request).collection(d.RECOMMENDATIONS)
     docs = await recs.find(where, sort=[("created_at", -1), ("_id", 1)], limit=limit, skip=skip)
-    return Inbox(profile_id=profile_id, total=await recs.count(where), items=[_item(x) for x in docs])
+    # A seeker's inbox is usually one page: count separately only when there may be more.
+    total = skip + len(docs) if len(docs) < limit else await recs.count(where)
+    return Inbox(profile_id=profile_id, total=total, items=[_item(x) for x in docs])
 
 
 @router.post("/inbox/{profile_id}/{posting_id}/reply", response_model=InboxItem)

@@ -196,3 +196,33 @@ async def test_stop_with_bus_down_keeps_events_pending(
     await relay.start()
     await relay.stop()
     assert await relay.pending() == {"postings": 1, "profiles": 0}
+
+
+async def test_a_kicked_write_is_published_by_id_without_a_collection_sweep(
+    store: MemoryStore, publisher: FakePublisher
+) -> None:
+    relay = OutboxRelay(
+        {"postings": store.collection("postings"), "profiles": store.collection("profiles")},
+        publisher,
+        interval_s=3600,  # the periodic sweep will not come during this test
+    )
+    postings = Repository(store, POSTING, on_write=relay.kick)
+    await relay.start()
+    try:
+        relay.kick()  # the start-up sweep, as the app does
+        while relay._last_sweep == 0:  # noqa: ASYNC110 - the relay exposes no event for its sweep
+            await asyncio.sleep(0.001)
+        sweeps: list[int] = []
+        original = relay._pending_docs
+
+        async def counting(col: object, *, limit: int) -> list[dict[str, object]]:
+            sweeps.append(1)
+            return await original(col, limit=limit)  # type: ignore[arg-type]
+
+        relay._pending_docs = counting  # type: ignore[method-assign]
+        await postings.create(POSTING_IN)
+        await asyncio.wait_for(publisher.published.wait(), timeout=2)
+    finally:
+        await relay.stop(final_flush=False)
+    assert len(publisher.records) == 1 and sweeps == []
+    assert await relay.pending() == {"postings": 0, "profiles": 0}
