@@ -82,7 +82,7 @@ def test_sigkill_of_match_mid_stream_loses_nothing_and_doubles_nothing(
         return not undelivered
 
     try:
-        wait_for(delivered, timeout=60, interval=1)
+        wait_for(delivered, timeout=120, interval=1)
     except AssertionError:
         sample = sorted(undelivered)[:3]
         detail = {
