@@ -27,8 +27,16 @@ TOPIC_PROFILES = f"{TOPIC_PREFIX}chunfeng.profiles.v1"
 TOPIC_CONTACTS = f"{TOPIC_PREFIX}chunfeng.contacts.v1"
 TOPIC_MATCHES = f"{TOPIC_PREFIX}chunfeng.matches.v1"
 TOPIC_DEAD_LETTER = f"{TOPIC_PREFIX}chunfeng.notify.deadletter.v1"
+TOPIC_FEEDBACK = f"{TOPIC_PREFIX}chunfeng.feedback.v1"
 
-ALL_TOPICS = (TOPIC_POSTINGS, TOPIC_PROFILES, TOPIC_CONTACTS, TOPIC_MATCHES, TOPIC_DEAD_LETTER)
+ALL_TOPICS = (
+    TOPIC_POSTINGS,
+    TOPIC_PROFILES,
+    TOPIC_CONTACTS,
+    TOPIC_MATCHES,
+    TOPIC_DEAD_LETTER,
+    TOPIC_FEEDBACK,
+)
 
 
 def utcnow() -> datetime:
@@ -184,6 +192,25 @@ class DeadLetter(_Frozen):
     channel: str
     attempts: int
     last_error: str
+
+
+# --- notify -> match: a seeker's reply to a recommendation -----------------------------------
+
+FeedbackEventType = Literal["feedback.replied"]
+
+
+class Feedback(_Frozen):
+    """A seeker's answer to one recommendation (ids only: no name, no phone)."""
+
+    profile_id: str
+    posting_id: str
+    interested: bool
+    at: datetime
+
+
+def feedback_event_id(profile_id: str, posting_id: str, interested: bool) -> str:
+    """The same answer to the same recommendation is one event in effect, however often sent."""
+    return derived_event_id(profile_id, posting_id, str(interested))
 
 
 def envelope(

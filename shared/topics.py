@@ -9,13 +9,20 @@ from __future__ import annotations
 import asyncio
 
 from shared.bus.base import TopicSpec
-from shared.events import TOPIC_CONTACTS, TOPIC_DEAD_LETTER, TOPIC_MATCHES, TOPIC_POSTINGS, TOPIC_PROFILES
+from shared.events import (
+    TOPIC_CONTACTS,
+    TOPIC_DEAD_LETTER,
+    TOPIC_FEEDBACK,
+    TOPIC_MATCHES,
+    TOPIC_POSTINGS,
+    TOPIC_PROFILES,
+)
 from shared.runtime import make_bus
 from shared.settings import CommonSettings
 
 
 def topic_specs(partitions: int) -> list[TopicSpec]:
-    entity = [TOPIC_POSTINGS, TOPIC_PROFILES, TOPIC_CONTACTS, TOPIC_MATCHES]
+    entity = [TOPIC_POSTINGS, TOPIC_PROFILES, TOPIC_CONTACTS, TOPIC_MATCHES, TOPIC_FEEDBACK]
     return [TopicSpec(t, partitions) for t in entity] + [TopicSpec(TOPIC_DEAD_LETTER, 1)]
 
 

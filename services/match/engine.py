@@ -11,7 +11,9 @@ The assignment it maintains:
   best fits first: a better seeker arriving at a full posting bumps the weakest, who is then
   offered their next-best posting. Such chains are bounded by ``max_cascade`` steps per change;
 - a change re-scores only what it affects: a seeker against postings (through the index), a
-  posting against seekers, and the seekers whose lists change as a consequence.
+  posting against seekers, and the seekers whose lists change as a consequence;
+- a pair the seeker declined (``decline``: 不感兴趣) is never recommended again, whatever later
+  changes on either side; the seeker is offered their next-best posting instead.
 
 The state is the internal assignment plus the last emitted ``MatchView`` of every active match;
 each ``apply_*`` diffs the two for the seekers it touched and returns the changes. An ``updated``
@@ -43,6 +45,7 @@ REASON_PROFILE = {"hired": "求职者已入职", "paused": "求职者暂停求�
 REASON_CHANGED = "条件已变化，不再匹配"
 REASON_BETTER = "有更合适的岗位"
 REASON_BUMPED = "岗位推荐名额已满"
+REASON_DECLINED = "求职者不感兴趣"
 
 DIGITS = 6  # scores are rounded here, so a reloaded engine decides exactly as a running one
 
@@ -80,6 +83,8 @@ class MatchEngine:
         self._reasons: dict[tuple[str, str], str] = {}
         self._queue: deque[tuple[str, str]] = deque()
         self._queued: set[tuple[str, str]] = set()
+        self._declined: dict[str, set[str]] = {}  # profile -> postings the seeker declined
+        self._declined_by: dict[str, set[str]] = {}  # posting -> seekers who declined it
 
     # -- public API -------------------------------------------------------------------------------
 
@@ -88,14 +93,20 @@ class MatchEngine:
         postings: Iterable[PostingView],
         profiles: Iterable[ProfileMatchView],
         active: Iterable[MatchView],
+        declined: Iterable[tuple[str, str]] = (),
     ) -> None:
-        """Rebuild after a restart from stored views and the active matches; emits nothing."""
+        """Rebuild after a restart from stored views, the active matches and the declined
+        (profile, posting) pairs; emits nothing."""
         for posting in postings:
             self._store_posting(posting)
         for profile in profiles:
             self._store_profile(profile)
+        for profile_id, posting_id in declined:
+            self._remember_decline(profile_id, posting_id)
         for m in active:
             if m.withdrawn_reason or m.posting_id not in self._pfeat or not self._looking(m.profile_id):
+                continue
+            if self.declined(m.profile_id, m.posting_id):
                 continue
             pair = PairScore(m.score, list(m.factors), m.reason, m.distance_km or 0.0)
             self._link(m.profile_id, m.posting_id, pair)
@@ -159,6 +170,25 @@ class MatchEngine:
         self._run()
         return self._diff()
 
+    def decline(self, profile_id: str, posting_id: str) -> list[MatchChange]:
+        """The seeker is not interested: withdraw the pair if active, never offer it again, and
+        offer the seeker their next-best posting (and the posting its next-best seeker).
+
+        Idempotent: declining a pair already declined changes nothing and returns no changes.
+        """
+        if self.declined(profile_id, posting_id):
+            return []
+        self._remember_decline(profile_id, posting_id)
+        if posting_id in self._lists.get(profile_id, {}):
+            self._unlink(profile_id, posting_id, REASON_DECLINED)
+            self._enqueue("refill", profile_id)
+            self._enqueue("fill", posting_id)
+        self._run()
+        return self._diff()
+
+    def declined(self, profile_id: str, posting_id: str) -> bool:
+        return posting_id in self._declined.get(profile_id, ())
+
     def matches_for_profile(self, profile_id: str) -> list[MatchView]:
         return sorted(self._emitted.get(profile_id, {}).values(), key=lambda m: m.rank)
 
@@ -182,6 +212,10 @@ class MatchEngine:
     def _store_profile(self, view: ProfileMatchView) -> None:
         self._profiles[view.id] = view.model_dump_json().encode()
         self.index.profiles.add(view)
+
+    def _remember_decline(self, profile_id: str, posting_id: str) -> None:
+        self._declined.setdefault(profile_id, set()).add(posting_id)
+        self._declined_by.setdefault(posting_id, set()).add(profile_id)
 
     def _looking(self, profile_id: str) -> bool:
         return profile_id in self.index.profiles
@@ -271,7 +305,7 @@ class MatchEngine:
         """Offer a seeker their best postings until their list is full."""
         k = self.policy.top_k
         want = 4 * k + 10
-        seen: set[str] = set()
+        seen: set[str] = set(self._declined.get(profile_id, ()))
         while len(self._lists.get(profile_id, {})) < k:
             current = self._lists.get(profile_id, {})
             cands = self.index.top_postings_for_profile(feat, want, exclude=[*current, *seen])
@@ -303,7 +337,8 @@ class MatchEngine:
         holders = self._holders.setdefault(posting_id, {})
         if len(holders) >= capacity:
             return
-        for profile_id, approx in self.index.top_profiles_for_posting(feat, want, exclude=list(holders)):
+        exclude = [*holders, *self._declined_by.get(posting_id, ())]
+        for profile_id, approx in self.index.top_profiles_for_posting(feat, want, exclude=exclude):
             if len(holders) >= capacity or approx < self.policy.threshold - 1e-6:
                 return
             current = self._lists.get(profile_id, {})
