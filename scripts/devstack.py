@@ -360,6 +360,9 @@ def run_stack(stack: DevStack) -> int:
         }
         for name in PIPELINE:
             stack.start_service(name, extra.get(name))
+        if os.environ.get("CHUNFENG_DEMO", "1") != "0":  # the same demo as `make run`, over HTTP
+            demo = [stack.python, "-m", "services.demo"]
+            subprocess.run(demo, env=stack.env(), cwd=stack.root, check=False)
         print(f"\nKafka      {stack.kafka_bootstrap}\nMongoDB    {stack.mongodb_url}")
         for name, port in SERVICE_PORTS.items():
             print(f"{name:<10} http://{HOST}:{port}/docs   log: {stack.log_dir / (name + '.log')}")

@@ -69,6 +69,7 @@ async def main(load: bool = True) -> None:
         if load:
             await load_demo(f"http://127.0.0.1:{apps[0][1].port}")
         print_where_to_look()
+        print("Press Ctrl-C to stop.", flush=True)
     await stop.wait()
     log.info("stopping")
     for s in servers:

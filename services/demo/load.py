@@ -16,8 +16,20 @@ _loaded_profiles: list[tuple[str, str]] = []
 
 
 async def load_demo(ingest_url: str = INGEST) -> list[tuple[str, str]]:
-    """Post the postings first (so seekers find them at once), then the seekers."""
+    """Post the postings first (so seekers find them at once), then the seekers.
+
+    A store that already holds postings (a second ``make stack`` on the same data) is left as
+    it is, so the demo never doubles; its first seeker is shown instead.
+    """
     async with httpx.AsyncClient(base_url=ingest_url, timeout=30) as client:
+        existing = (await client.get("/v1/postings", params={"limit": 1})).json()
+        if existing.get("total", 0) > 0:
+            seekers = (await client.get("/v1/profiles", params={"limit": 200})).json()["items"]
+            if seekers:
+                first = seekers[-1]  # newest first: the last is the oldest, the demo's first
+                _loaded_profiles.append((first["name"], first["id"]))
+            print("Data already present: the demo was not loaded again.", flush=True)
+            return list(_loaded_profiles)
         for posting in POSTINGS:
             r = await client.post("/v1/postings", json=posting)
             r.raise_for_status()
@@ -40,11 +52,10 @@ def print_where_to_look() -> None:
     if _loaded_profiles:
         name, pid = _loaded_profiles[0]
         lines += [
-            f"Demo: {len(POSTINGS)} postings and {len(PROFILES)} seekers loaded.",
+            "Demo campaign:",
             f"  {name}'s inbox:        {NOTIFY}/v1/inbox/{pid}",
             f"  {name}'s matches:      {MATCH}/v1/matches?profile_id={pid}",
             f"  deliveries:          {NOTIFY}/v1/deliveries?profile_id={pid}",
             "  all seekers:         " + f"{INGEST}/v1/profiles",
         ]
-    lines.append("Press Ctrl-C to stop.")
     print("\n".join(lines), flush=True)
