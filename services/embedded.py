@@ -40,7 +40,8 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def main(load: bool = True) -> None:
+async def main(load: bool = True, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or until ``stop`` is set, for tests)."""
     common = CommonSettings()
     configure_logging("embedded", common.log_level, common.log_json)
     bus = make_bus(common)
@@ -55,10 +56,11 @@ async def main(load: bool = True) -> None:
         _Server(uvicorn.Config(app, host=s.host, port=s.port, log_config=None, lifespan="on"))
         for app, s in apps
     ]
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(s.serve()) for s in servers]
     while not all(s.started for s in servers):
         if any(t.done() for t in tasks):
