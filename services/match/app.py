@@ -15,7 +15,7 @@ from services.match.scoring import load_policy
 from services.match.settings import MatchSettings
 from shared.bus.base import Bus
 from shared.consume import ConsumerLoop
-from shared.events import TOPIC_POSTINGS, TOPIC_PROFILES
+from shared.events import TOPIC_FEEDBACK, TOPIC_POSTINGS, TOPIC_PROFILES
 from shared.health import health_router
 from shared.metrics import metrics_router
 from shared.runtime import make_bus, make_store
@@ -44,7 +44,7 @@ def create_app(
         loop = ConsumerLoop(
             the_bus,
             group_id=settings.consumer_group,
-            topics=[TOPIC_POSTINGS, TOPIC_PROFILES],
+            topics=[TOPIC_POSTINGS, TOPIC_PROFILES, TOPIC_FEEDBACK],
             handler=processor.handle,
             client_id="match",
         )

@@ -6,6 +6,11 @@ replays the event against the state as persisted, which yields the same changes 
 event ids, so notify sees each at most once in effect. If publishing fails, the engine has
 already moved on, so the computed changes are kept and re-sent on the loop's retry rather than
 recomputed (a recomputation would find nothing left to change and lose them).
+
+A seeker's reply (``feedback.replied`` from notify) follows the same order: "not interested"
+makes the engine withdraw the pair for good and offer the next best → publish → persist the
+matches, then the decline itself (``declines``, ``_id = "<profile>:<posting>"``, loaded by
+``rebuild``). "Interested" changes nothing in matching.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from shared.bus.base import Publisher, Record
 from shared.events import (
     TOPIC_MATCHES,
     Envelope,
+    Feedback,
     MatchView,
     PostingView,
     ProfileMatchView,
@@ -40,6 +46,7 @@ class MatchProcessor:
         self.postings = store.collection("postings")
         self.profiles = store.collection("profiles")
         self.matches = store.collection("matches")
+        self.declines = store.collection("declines")
         self._unsent: dict[str, list[MatchChange]] = {}
 
     async def setup(self) -> None:
@@ -57,8 +64,15 @@ class MatchProcessor:
             for d in await self.profiles.find({"status": "looking"})
         ]
         active = [MatchView.model_validate(d["view"]) for d in await self.matches.find({"status": "active"})]
-        self.engine.load(postings, profiles, active)
-        log.info("index rebuilt", postings=len(postings), profiles=len(profiles), matches=len(active))
+        declined = [(d["profile_id"], d["posting_id"]) for d in await self.declines.find({})]
+        self.engine.load(postings, profiles, active, declined=declined)
+        log.info(
+            "index rebuilt",
+            postings=len(postings),
+            profiles=len(profiles),
+            matches=len(active),
+            declines=len(declined),
+        )
 
     async def handle(self, event: Envelope, record: Record) -> None:
         if event.type.startswith("posting."):
@@ -71,6 +85,8 @@ class MatchProcessor:
             if event.type == "profile.deleted":
                 payload["status"] = "deleted"
             await self._apply(event, self.profiles, ProfileMatchView.model_validate(payload))
+        elif event.type == "feedback.replied":
+            await self._feedback(event, Feedback.model_validate(event.payload))
         else:
             log.info("event type ignored", type=event.type)
 
@@ -101,6 +117,32 @@ class MatchProcessor:
         )
         if changes:
             log.info("matches changed", source=event.type, entity=view.id, changes=len(changes))
+
+    async def _feedback(self, event: Envelope, reply: Feedback) -> None:
+        if reply.interested:
+            log.info("seeker interested", profile_id=reply.profile_id, posting_id=reply.posting_id)
+            return
+        decline_id = f"{reply.profile_id}:{reply.posting_id}"
+        changes = self._unsent.pop(event.event_id, None)
+        if changes is None:
+            changes = self.engine.decline(reply.profile_id, reply.posting_id)  # [] when replayed
+        try:
+            await self._publish(event.event_id, changes)
+        except Exception:
+            self._unsent[event.event_id] = changes
+            raise
+        await self._persist(changes)
+        await self.declines.replace(
+            {
+                "_id": decline_id,
+                "profile_id": reply.profile_id,
+                "posting_id": reply.posting_id,
+                "at": reply.at,
+                "updated_at": utcnow(),
+            }
+        )
+        log.info("seeker declined", profile_id=reply.profile_id, posting_id=reply.posting_id,
+                 changes=len(changes))
 
     async def _publish(self, source_event_id: str, changes: list[MatchChange]) -> None:
         if not changes:
