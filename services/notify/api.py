@@ -1,6 +1,9 @@
 """Notify's HTTP API: a seeker's inbox, their reply to a recommendation, and delivery status.
 
-The reply is the funnel's "intention" (意向): it is what an official follows up by phone.
+The reply is the funnel's "intention" (意向): it is what an official follows up by phone. It is
+also told to match (``feedback.replied``): the reply marks the recommendation
+``feedback_pending`` in the same write, and the delivery worker publishes it and clears the
+mark, so a reply is accepted while Kafka is down and reaches match once it is back.
 """
 
 from __future__ import annotations
@@ -110,7 +113,12 @@ async def reply(request: Request, profile_id: str, posting_id: str, body: Reply)
     recs = _store(request).collection(d.RECOMMENDATIONS)
     rec_id = d.recommendation_id(profile_id, posting_id)
     state = {"interested": body.interested, "at": utc_now()}
-    if not await recs.update(rec_id, set={"reply": state}, where={"status": "active"}):
+    if not await recs.update(
+        rec_id,
+        set={"reply": state, "feedback_pending": True},
+        inc={"feedback_seq": 1},  # the worker clears the mark only if no newer reply came since
+        where={"status": "active"},
+    ):
         existing = await recs.get(rec_id)
         if existing is None:
             raise HTTPException(status_code=404, detail="没有这条推荐")

@@ -15,7 +15,7 @@ from services.notify.consumer import Clock, NotifyHandler, make_consumer_loop, u
 from services.notify.settings import NotifySettings
 from services.notify.worker import DeliveryWorker
 from shared.bus.base import Bus, TopicSpec
-from shared.events import TOPIC_CONTACTS, TOPIC_DEAD_LETTER, TOPIC_MATCHES
+from shared.events import TOPIC_CONTACTS, TOPIC_DEAD_LETTER, TOPIC_FEEDBACK, TOPIC_MATCHES
 from shared.health import health_router
 from shared.logging import get_logger
 from shared.metrics import metrics_router
@@ -29,6 +29,7 @@ async def ensure_indexes(store: Store) -> None:
     recs = store.collection(d.RECOMMENDATIONS)
     await recs.ensure_index([("profile_id", 1), ("created_at", -1)])
     await recs.ensure_index([("profile_id", 1), ("status", 1), ("deliveries_scheduled", 1)])
+    await recs.ensure_index([("feedback_pending", 1)])
     deliveries = store.collection(d.DELIVERIES)
     await deliveries.ensure_index([("status", 1), ("due_at", 1)])
     await deliveries.ensure_index([("profile_id", 1), ("status", 1), ("sent_at", 1)])
@@ -57,6 +58,7 @@ def create_app(
                 [
                     TopicSpec(TOPIC_MATCHES, settings.topic_partitions),
                     TopicSpec(TOPIC_CONTACTS, settings.topic_partitions),
+                    TopicSpec(TOPIC_FEEDBACK, settings.topic_partitions),
                     TopicSpec(TOPIC_DEAD_LETTER, 1),
                 ]
             )

@@ -68,6 +68,8 @@ def recommendation_doc(match: MatchView, *, now: datetime, event_at: datetime) -
         "withdrawn_at": None,
         "withdrawn_reason": None,
         "reply": None,
+        "feedback_pending": False,  # a reply not yet published to match
+        "feedback_seq": 0,  # bumped by every reply: guards clearing the mark
         "deliveries_scheduled": False,
     }
 

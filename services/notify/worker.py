@@ -6,6 +6,11 @@ mid-send) returns to pending. The gateway's idempotency key, the delivery id, ab
 duplicate that recovery can cause. A delivery that has failed for good becomes ``dead`` with a
 ``dead_letter_pending`` mark set in the same write; the dead-letter event is published after
 and the mark cleared, so an outage of the bus delays the event but never loses it.
+
+A seeker's reply to a recommendation is relayed the same way: the reply endpoint sets
+``feedback_pending`` (and bumps ``feedback_seq``) with the answer; every tick publishes the
+pending ones as ``feedback.replied`` to match and clears the mark only if no newer reply arrived
+meanwhile (``where feedback_seq``), so the newest answer is always the last one published.
 """
 
 from __future__ import annotations
@@ -24,7 +29,16 @@ from services.notify.render import render_text
 from services.notify.rules import Rules, backoff_s, deferral, local_day_bounds
 from services.notify.settings import NotifySettings
 from shared.bus.base import Publisher
-from shared.events import TOPIC_DEAD_LETTER, DeadLetter, MatchView, derived_event_id, envelope
+from shared.events import (
+    TOPIC_DEAD_LETTER,
+    TOPIC_FEEDBACK,
+    DeadLetter,
+    Feedback,
+    MatchView,
+    derived_event_id,
+    envelope,
+    feedback_event_id,
+)
 from shared.logging import get_logger
 from shared.masking import mask_text
 from shared.metrics import DELIVERIES, EVENTS_PUBLISHED
@@ -99,10 +113,11 @@ class DeliveryWorker:
     # --- one tick ------------------------------------------------------------------------------
 
     async def run_once(self) -> int:
-        """One pass: recover expired leases, retry owed dead letters, send what is due."""
+        """One pass: recover expired leases, retry owed dead letters and replies, send what is due."""
         now = self._clock()
         await self._recover_leases(now)
         await self._flush_dead_letters()
+        await self.flush_feedback()
         due = await self.deliveries.find(
             {"status": d.PENDING, "due_at": {"$lte": now}},
             sort=[("due_at", 1)],
@@ -294,3 +309,41 @@ class DeliveryWorker:
             return
         EVENTS_PUBLISHED.labels("notify").inc()
         await self.deliveries.update(delivery["_id"], set={"dead_letter_pending": False})
+
+    async def flush_feedback(self) -> int:
+        """Publish the seekers' replies not yet told to match; how many were published."""
+        pending = await self.recommendations.find(
+            {"feedback_pending": True}, sort=[("_id", 1)], limit=self._settings.worker_batch
+        )
+        published = 0
+        for rec in pending:
+            reply = rec.get("reply")
+            if not reply:  # cannot happen through the API; do not retry it forever
+                await self.recommendations.update(rec["_id"], set={"feedback_pending": False})
+                continue
+            feedback = Feedback(
+                profile_id=rec["profile_id"],
+                posting_id=rec["posting_id"],
+                interested=bool(reply["interested"]),
+                at=d.as_utc(reply["at"]) or self._clock(),
+            )
+            event = envelope(
+                type="feedback.replied",
+                key=feedback.profile_id,
+                payload=feedback,
+                producer="notify",
+                event_id=feedback_event_id(feedback.profile_id, feedback.posting_id, feedback.interested),
+            )
+            try:
+                await self._publisher.publish(TOPIC_FEEDBACK, event.key, event.to_bytes())
+            except Exception as exc:
+                log.warning("reply not published yet", recommendation_id=rec["_id"], error=repr(exc))
+                return published  # the bus is down: the rest waits for the next tick
+            EVENTS_PUBLISHED.labels("notify").inc()
+            published += 1
+            await self.recommendations.update(
+                rec["_id"],
+                set={"feedback_pending": False},
+                where={"feedback_pending": True, "feedback_seq": rec.get("feedback_seq", 0)},
+            )
+        return published
