@@ -58,6 +58,11 @@ class EngineMatcher:
             )
             self.engine.apply_posting(self.postings[j])
 
+    def declined(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Seekers answered "not interested": in service, notify's ``feedback.replied`` events."""
+        for i, j in pairs:
+            self.engine.decline(self.profiles[i].id, self.postings[j].id)
+
 
 class PairwiseMatcher:
     """``score_pair`` over every pair with the policy's threshold, top_k, employer cap and capacity.
@@ -80,6 +85,7 @@ class PairwiseMatcher:
         self.employers = [employer_key(v.employer) for v in campaign.postings]
         self.pf = [profile_features(v, self.policy) for v in campaign.profiles]
         self.postings = list(campaign.postings)
+        self.declines: set[tuple[int, int]] = set()
 
     def recommend(self, active: Sequence[int], open_left: NDArray[np.int64]) -> Recs:
         qf = [
@@ -91,7 +97,7 @@ class PairwiseMatcher:
         pairs: list[tuple[float, int, int]] = []
         for i in active:
             for j in range(len(qf)):
-                if open_left[j] <= 0:
+                if open_left[j] <= 0 or (i, j) in self.declines:
                     continue
                 s = self._score(self.pf[i], qf[j], self.policy, year=self.year)
                 if s is not None and s.score >= self.policy.threshold:
@@ -114,3 +120,6 @@ class PairwiseMatcher:
 
     def hired(self, pairs: Sequence[tuple[int, int]], open_left: NDArray[np.int64]) -> None:
         """Reads the open positions again on the next call."""
+
+    def declined(self, pairs: Sequence[tuple[int, int]]) -> None:
+        self.declines.update(pairs)

@@ -4,7 +4,10 @@ A seeker accepts the recommended posting with the highest hidden utility above z
 ``preferences``) that an employer may lawfully hire them for and that still has an open
 position; seekers answer in a random (seeded) order, so that a popular posting fills up and the
 late-comers fall back to their next choice. Hires update the postings' filled counts and take
-the seeker out of the pool; the recommender is told, and recommends again to those left.
+the seeker out of the pool; the recommender is told, and recommends again to those left. A
+seeker left without a job answers "not interested" to every recommendation they would not take
+(no positive utility, or not lawful), as they would in the inbox; a recommender that listens
+(``declined``: the matcher) can then offer the next best, the others simply sample again.
 
 What is measured, per recommender (see ``docs/quality.md``): hard-constraint violations over
 all rounds (``constraints``), coverage, nDCG@5 and congestion of the first round (the ranking
@@ -118,6 +121,16 @@ def simulate(world: World, recommender: Recommender, *, rounds: int = 3, seed: i
         hires.extend(this_round)
         hires_by_round.append(len(this_round))
         recommender.hired(this_round, open_left.copy())
+        declined = getattr(recommender, "declined", None)  # optional: (seeker, posting) pairs
+        if callable(declined):
+            declined(
+                [
+                    (i, j)
+                    for i in active
+                    for j in recs.get(i, [])
+                    if not (world.lawful[i, j] and world.utilities[i, j] > 0)
+                ]
+            )
 
     km = county_distances()
     commutes = [km[p.county[i], q.county[j]] for i, j in hires]
