@@ -141,8 +141,9 @@ class MatchProcessor:
                 "updated_at": utcnow(),
             }
         )
-        log.info("seeker declined", profile_id=reply.profile_id, posting_id=reply.posting_id,
-                 changes=len(changes))
+        log.info(
+            "seeker declined", profile_id=reply.profile_id, posting_id=reply.posting_id, changes=len(changes)
+        )
 
     async def _publish(self, source_event_id: str, changes: list[MatchChange]) -> None:
         if not changes:

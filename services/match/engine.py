@@ -234,8 +234,10 @@ class MatchEngine:
 
     def _link(self, profile_id: str, posting_id: str, pair: PairScore) -> None:
         if any(f.score != round(f.score, 4) or f.weight != round(f.weight, 4) for f in pair.factors):
-            rounded = [f.model_copy(update={"score": round(f.score, 4), "weight": round(f.weight, 4)})
-                       for f in pair.factors]
+            rounded = [
+                f.model_copy(update={"score": round(f.score, 4), "weight": round(f.weight, 4)})
+                for f in pair.factors
+            ]
             pair = PairScore(pair.score, rounded, pair.reason, pair.distance_km)
         self._weakest.pop(posting_id, None)
         self._lists.setdefault(profile_id, {})[posting_id] = pair

@@ -465,8 +465,10 @@ def _allowed_table() -> npt.NDArray[np.bool_]:
 
 def _group_table(policy: Policy) -> F64:
     return np.array(
-        [sum(policy.priority.groups.get(g, 0.0) for g in sorted(g for g, b in GROUP_BITS.items() if m & b))
-         for m in range(256)]
+        [
+            sum(policy.priority.groups.get(g, 0.0) for g in sorted(g for g, b in GROUP_BITS.items() if m & b))
+            for m in range(256)
+        ]
     )
 
 
@@ -474,9 +476,16 @@ class PostingIndex(_Table):
     """Open postings with at least one open position; queried with a seeker."""
 
     COLUMNS: ClassVar[dict[str, npt.DTypeLike]] = {
-        "county": np.uint16, "wage_min": np.int32, "wage_max": np.int32, "shift": np.int8,
-        "benefits": np.uint8, "key": np.bool_, "min_age": np.uint8, "max_age": np.uint8,
-        "certs": np.uint64, "has_vec": np.bool_,
+        "county": np.uint16,
+        "wage_min": np.int32,
+        "wage_max": np.int32,
+        "shift": np.int8,
+        "benefits": np.uint8,
+        "key": np.bool_,
+        "min_age": np.uint8,
+        "max_age": np.uint8,
+        "certs": np.uint64,
+        "has_vec": np.bool_,
     }
 
     def __init__(self, policy: Policy, vocab: Vocabulary | None = None, *, year: int | None = None) -> None:
@@ -497,12 +506,23 @@ class PostingIndex(_Table):
             self.remove(f.id)
             return False
         county = counties().index[f.place.adcode]
-        self._put(f.id, (county, 0), {
-            "county": county, "wage_min": f.wage_min, "wage_max": f.wage_max, "shift": SHIFT_CODES[f.shift],
-            "benefits": sum(BENEFIT_BITS[b] for b in f.benefits), "key": f.key_enterprise,
-            "min_age": min(f.min_age, 255), "max_age": min(f.max_age, 255),
-            "certs": self.vocab.cert_mask(sorted(f.certificates), create=True), "has_vec": bool(f.vector),
-        }, f.vector)
+        self._put(
+            f.id,
+            (county, 0),
+            {
+                "county": county,
+                "wage_min": f.wage_min,
+                "wage_max": f.wage_max,
+                "shift": SHIFT_CODES[f.shift],
+                "benefits": sum(BENEFIT_BITS[b] for b in f.benefits),
+                "key": f.key_enterprise,
+                "min_age": min(f.min_age, 255),
+                "max_age": min(f.max_age, 255),
+                "certs": self.vocab.cert_mask(sorted(f.certificates), create=True),
+                "has_vec": bool(f.vector),
+            },
+            f.vector,
+        )
         return True
 
     def bulk_load(self, views: Iterable[PostingView]) -> int:
@@ -526,8 +546,10 @@ class PostingIndex(_Table):
         for county, keys in self.county_keys.items():
             d = float(dist_all[county])
             same = bool(c.province[county] == c.province[home])
-            if d <= f.max_commute_km or (same and (f.whole_province or f.relocate)) or (
-                not same and f.out_of_province
+            if (
+                d <= f.max_commute_km
+                or (same and (f.whole_province or f.relocate))
+                or (not same and f.out_of_province)
             ):
                 groups.append((d, keys))
         groups.sort()
@@ -539,7 +561,8 @@ class PostingIndex(_Table):
             + w.normalised("skills") * (1.0 if f.vector else self.policy.skills.neutral)
             + w.normalised("shift") * float(self._shift[shift_row][allowed].max(initial=0.0))
             + w.normalised("benefits")
-            + w.normalised("priority") * min(
+            + w.normalised("priority")
+            * min(
                 1.0, self._groups[sum(GROUP_BITS[g] for g in f.groups)] + self.policy.priority.key_enterprise
             )
         )
@@ -562,11 +585,15 @@ class PostingIndex(_Table):
         same_prov = c.province[county] == c.province[home]
         shift = col["shift"][rows].astype(np.int64)
         ok = (
-            (col["min_age"][rows] <= age) & (age <= col["max_age"][rows])
+            (col["min_age"][rows] <= age)
+            & (age <= col["max_age"][rows])
             & ((col["certs"][rows] & ~pcerts) == 0)
             & self._allowed[AVAILABILITY_CODES[f.availability], shift]
-            & ((d <= f.max_commute_km) | (same_prov & (f.whole_province or f.relocate))
-               | (~same_prov & f.out_of_province))
+            & (
+                (d <= f.max_commute_km)
+                | (same_prov & (f.whole_province or f.relocate))
+                | (~same_prov & f.out_of_province)
+            )
         )
         rows, d, shift = rows[ok], d[ok], shift[ok]
         if len(rows) == 0:
@@ -576,19 +603,22 @@ class PostingIndex(_Table):
         need_arr = np.where(d > self.policy.distance.far_km, needs | RB, needs).astype(np.int64)
         shift_row = 3 if (f.availability == "any" and f.care) else AVAILABILITY_CODES[f.availability]
         gsum = self._groups[sum(GROUP_BITS[g] for g in f.groups)]
-        scores = _factor_total(self.policy, [
-            0.5 ** (d / self.policy.distance.half_km),
-            _wage_scores(
-                self.policy,
-                col["wage_min"][rows].astype(np.float64),
-                col["wage_max"][rows].astype(np.float64),
-                np.full(len(rows), float(f.desired_wage or 0)),
-            ),
-            self._skill_scores(f.vector, rows, col["has_vec"][rows]),
-            self._shift[shift_row, shift],
-            _benefit_scores(self.policy, need_arr, given),
-            np.minimum(1.0, gsum + np.where(col["key"][rows], self.policy.priority.key_enterprise, 0.0)),
-        ])
+        scores = _factor_total(
+            self.policy,
+            [
+                0.5 ** (d / self.policy.distance.half_km),
+                _wage_scores(
+                    self.policy,
+                    col["wage_min"][rows].astype(np.float64),
+                    col["wage_max"][rows].astype(np.float64),
+                    np.full(len(rows), float(f.desired_wage or 0)),
+                ),
+                self._skill_scores(f.vector, rows, col["has_vec"][rows]),
+                self._shift[shift_row, shift],
+                _benefit_scores(self.policy, need_arr, given),
+                np.minimum(1.0, gsum + np.where(col["key"][rows], self.policy.priority.key_enterprise, 0.0)),
+            ],
+        )
         return rows, scores
 
 
@@ -596,8 +626,15 @@ class ProfileIndex(_Table):
     """Seekers who are looking; queried with a posting."""
 
     COLUMNS: ClassVar[dict[str, npt.DTypeLike]] = {
-        "county": np.uint16, "birth_year": np.int16, "desired": np.int32, "commute": np.float64,
-        "flags": np.uint8, "availability": np.int8, "needs": np.uint8, "groups": np.uint8, "certs": np.uint64,
+        "county": np.uint16,
+        "birth_year": np.int16,
+        "desired": np.int32,
+        "commute": np.float64,
+        "flags": np.uint8,
+        "availability": np.int8,
+        "needs": np.uint8,
+        "groups": np.uint8,
+        "certs": np.uint64,
     }
 
     def __init__(self, policy: Policy, vocab: Vocabulary | None = None, *, year: int | None = None) -> None:
@@ -633,15 +670,28 @@ class ProfileIndex(_Table):
             return False
         county = counties().index[f.place.adcode]
         flags = (
-            (F_WHOLE if f.whole_province else 0) | (F_OUT if f.out_of_province else 0)
-            | (F_RELOCATE if f.relocate else 0) | (F_CARE if f.care else 0) | (F_VEC if f.vector else 0)
+            (F_WHOLE if f.whole_province else 0)
+            | (F_OUT if f.out_of_province else 0)
+            | (F_RELOCATE if f.relocate else 0)
+            | (F_CARE if f.care else 0)
+            | (F_VEC if f.vector else 0)
         )
-        self._put(f.id, self._key(county, flags, f.max_commute_km), {
-            "county": county, "birth_year": f.birth_year, "desired": f.desired_wage or 0,
-            "commute": f.max_commute_km, "flags": flags, "availability": AVAILABILITY_CODES[f.availability],
-            "needs": sum(BENEFIT_BITS[b] for b in f.needs), "groups": sum(GROUP_BITS[g] for g in f.groups),
-            "certs": self.vocab.cert_mask(sorted(f.certificates), create=True),
-        }, f.vector)
+        self._put(
+            f.id,
+            self._key(county, flags, f.max_commute_km),
+            {
+                "county": county,
+                "birth_year": f.birth_year,
+                "desired": f.desired_wage or 0,
+                "commute": f.max_commute_km,
+                "flags": flags,
+                "availability": AVAILABILITY_CODES[f.availability],
+                "needs": sum(BENEFIT_BITS[b] for b in f.needs),
+                "groups": sum(GROUP_BITS[g] for g in f.groups),
+                "certs": self.vocab.cert_mask(sorted(f.certificates), create=True),
+            },
+            f.vector,
+        )
         return True
 
     def bulk_load(self, views: Iterable[ProfileMatchView]) -> int:
@@ -666,7 +716,8 @@ class ProfileIndex(_Table):
             d = float(dist_all[county])
             same = bool(c.province[county] == c.province[site])
             chosen = [
-                key for key in keys
+                key
+                for key in keys
                 if key[1] in (K_WIDE, K_LONG)
                 or (key[1] == K_WHOLE and (same or d <= BANDS[-1]))
                 or (key[1] < len(BANDS) and d <= BANDS[key[1]])
@@ -705,12 +756,15 @@ class ProfileIndex(_Table):
         avail = col["availability"][rows].astype(np.int64)
         shift = SHIFT_CODES[f.shift]
         ok = (
-            (f.min_age <= age) & (age <= f.max_age)
+            (f.min_age <= age)
+            & (age <= f.max_age)
             & ((certs & ~col["certs"][rows]) == 0)
             & self._allowed[avail, shift]
-            & ((d <= col["commute"][rows])
-               | (same_prov & ((flags & (F_WHOLE | F_RELOCATE)) != 0))
-               | (~same_prov & ((flags & F_OUT) != 0)))
+            & (
+                (d <= col["commute"][rows])
+                | (same_prov & ((flags & (F_WHOLE | F_RELOCATE)) != 0))
+                | (~same_prov & ((flags & F_OUT) != 0))
+            )
         )
         rows, d, flags, avail = rows[ok], d[ok], flags[ok], avail[ok]
         if len(rows) == 0:
@@ -720,17 +774,22 @@ class ProfileIndex(_Table):
         given = np.full(len(rows), sum(BENEFIT_BITS[b] for b in f.benefits), dtype=np.int64)
         shift_row = np.where((avail == 0) & ((flags & F_CARE) != 0), 3, avail)
         key_boost = self.policy.priority.key_enterprise if f.key_enterprise else 0.0
-        scores = _factor_total(self.policy, [
-            0.5 ** (d / self.policy.distance.half_km),
-            _wage_scores(
-                self.policy, np.full(len(rows), float(f.wage_min)), np.full(len(rows), float(f.wage_max)),
-                col["desired"][rows].astype(np.float64),
-            ),
-            self._skill_scores(f.vector, rows, (flags & F_VEC) != 0),
-            self._shift[shift_row, shift],
-            _benefit_scores(self.policy, need_arr, given),
-            np.minimum(1.0, self._groups[col["groups"][rows]] + key_boost),
-        ])
+        scores = _factor_total(
+            self.policy,
+            [
+                0.5 ** (d / self.policy.distance.half_km),
+                _wage_scores(
+                    self.policy,
+                    np.full(len(rows), float(f.wage_min)),
+                    np.full(len(rows), float(f.wage_max)),
+                    col["desired"][rows].astype(np.float64),
+                ),
+                self._skill_scores(f.vector, rows, (flags & F_VEC) != 0),
+                self._shift[shift_row, shift],
+                _benefit_scores(self.policy, need_arr, given),
+                np.minimum(1.0, self._groups[col["groups"][rows]] + key_boost),
+            ],
+        )
         return rows, scores
 
 

@@ -14,10 +14,26 @@ YEAR = 2026
 
 def _pair() -> tuple[ProfileMatchView, PostingView]:
     rng = random.Random(1)
-    post = posting(rng, 1, location={"adcode": "422801"}, shift="day", status="open",
-                   requirements={"min_age": 18, "max_age": 50, "certificates": []})
-    prof = profile(rng, 1, home={"adcode": "422801"}, availability="any", status="looking", birth_year=1990,
-                   max_commute_km=30, whole_province=False, out_of_province=False, relocate=False)
+    post = posting(
+        rng,
+        1,
+        location={"adcode": "422801"},
+        shift="day",
+        status="open",
+        requirements={"min_age": 18, "max_age": 50, "certificates": []},
+    )
+    prof = profile(
+        rng,
+        1,
+        home={"adcode": "422801"},
+        availability="any",
+        status="looking",
+        birth_year=1990,
+        max_commute_km=30,
+        whole_province=False,
+        out_of_province=False,
+        relocate=False,
+    )
     return prof, post
 
 

@@ -16,10 +16,17 @@ HOME = {"adcode": "422801"}
 
 def _post(i: int, **over: object) -> PostingView:
     base: dict[str, object] = {
-        "employer": {"name": f"企业{i}"}, "title": "流水线普工", "headcount": 10, "filled": 0,
-        "wage": {"min": 4000, "max": 5000}, "benefits": ["social_insurance"], "shift": "day",
-        "location": HOME, "requirements": {"min_age": 18, "max_age": 60, "certificates": []},
-        "skills": ["普工"], "description": "",
+        "employer": {"name": f"企业{i}"},
+        "title": "流水线普工",
+        "headcount": 10,
+        "filled": 0,
+        "wage": {"min": 4000, "max": 5000},
+        "benefits": ["social_insurance"],
+        "shift": "day",
+        "location": HOME,
+        "requirements": {"min_age": 18, "max_age": 60, "certificates": []},
+        "skills": ["普工"],
+        "description": "",
     }
     base.update(over)
     return posting(random.Random(i), i, **base)
@@ -27,9 +34,19 @@ def _post(i: int, **over: object) -> PostingView:
 
 def _seeker(i: int, **over: object) -> ProfileMatchView:
     base: dict[str, object] = {
-        "birth_year": 1990, "home": HOME, "desired_wage": 4000, "max_commute_km": 50,
-        "whole_province": False, "out_of_province": False, "relocate": False, "skills": ["普工"],
-        "certificates": [], "availability": "any", "needs_benefits": [], "groups": [], "intention": "",
+        "birth_year": 1990,
+        "home": HOME,
+        "desired_wage": 4000,
+        "max_commute_km": 50,
+        "whole_province": False,
+        "out_of_province": False,
+        "relocate": False,
+        "skills": ["普工"],
+        "certificates": [],
+        "availability": "any",
+        "needs_benefits": [],
+        "groups": [],
+        "intention": "",
     }
     base.update(over)
     return profile(random.Random(i), i, **base)
@@ -107,16 +124,18 @@ def test_withdrawal_on_close_and_fill_moves_seeker_on() -> None:
         e.apply_posting(_post(i, wage={"min": 3000 + 100 * i, "max": 5000}))
     e.apply_profile(_seeker(1))
     top = e.matches_for_profile("s000001")[0].posting_id
-    changes = e.apply_posting(_post(int(top[1:]), version=2, status="closed",
-                                    wage={"min": 3000 + 100 * int(top[1:]), "max": 5000}))
+    changes = e.apply_posting(
+        _post(int(top[1:]), version=2, status="closed", wage={"min": 3000 + 100 * int(top[1:]), "max": 5000})
+    )
     withdrawn = [c for c in changes if c.kind == "withdrawn"]
     assert [(c.match.posting_id, c.match.withdrawn_reason) for c in withdrawn] == [(top, "岗位已关闭")]
     assert any(c.kind == "created" for c in changes)  # next-best posting offered
     ms = e.matches_for_profile("s000001")
     assert len(ms) == 5 and top not in [m.posting_id for m in ms] and ms[0].rank == 1
     nxt = ms[0].posting_id
-    full = e.apply_posting(_post(int(nxt[1:]), version=2, filled=10, wage={"min": 3000 + 100 * int(nxt[1:]),
-                                                                            "max": 5000}))
+    full = e.apply_posting(
+        _post(int(nxt[1:]), version=2, filled=10, wage={"min": 3000 + 100 * int(nxt[1:]), "max": 5000})
+    )
     assert ("岗位已招满") in [c.match.withdrawn_reason for c in full if c.kind == "withdrawn"]
 
 

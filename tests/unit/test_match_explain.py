@@ -16,10 +16,15 @@ EXAMPLES = Path("/work/shared/examples")
 
 def test_example_pair_sentence() -> None:
     policy = load_policy()
-    post = posting_view(PostingIn.model_validate(json.loads((EXAMPLES / "posting.json").read_text())),
-                        id="p1", version=1, status="open")
-    prof = profile_match_view(ProfileIn.model_validate(json.loads((EXAMPLES / "profile.json").read_text())),
-                              id="s1", version=1)
+    post = posting_view(
+        PostingIn.model_validate(json.loads((EXAMPLES / "posting.json").read_text())),
+        id="p1",
+        version=1,
+        status="open",
+    )
+    prof = profile_match_view(
+        ProfileIn.model_validate(json.loads((EXAMPLES / "profile.json").read_text())), id="s1", version=1
+    )
     r = score_pair(prof, post, policy, year=2026)
     assert r is not None
     assert r.reason.startswith(

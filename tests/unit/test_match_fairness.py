@@ -14,9 +14,17 @@ from tests.unit.match_fixtures import world
 
 EXAMPLE = Path("/work/shared/examples/profile.json")
 BASE = {
-    "name": "示例求职者", "phone": "13912345678", "birth_year": 1990, "home": {"adcode": "361104"},
-    "desired_wage": 4000, "max_commute_km": 120, "availability": "any", "skills": ["电子装配", "叉车"],
-    "certificates": ["叉车证"], "groups": ["poverty_alleviated"], "intention": "想找离家近的工作",
+    "name": "示例求职者",
+    "phone": "13912345678",
+    "birth_year": 1990,
+    "home": {"adcode": "361104"},
+    "desired_wage": 4000,
+    "max_commute_km": 120,
+    "availability": "any",
+    "skills": ["电子装配", "叉车"],
+    "certificates": ["叉车证"],
+    "groups": ["poverty_alleviated"],
+    "intention": "想找离家近的工作",
 }
 
 

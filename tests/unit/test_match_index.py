@@ -84,9 +84,12 @@ def test_remove_update_and_exclude() -> None:
     moved = next(p for p in postings if p.id == best).model_copy(update={"location": {"adcode": "330702"}})
     index.postings.add(moved)
     index.postings.add(moved)
-    ids = [i for i, _ in index.top_postings_for_profile(
-        prof.model_copy(update={"relocate": True, "out_of_province": True}), 300
-    )]
+    ids = [
+        i
+        for i, _ in index.top_postings_for_profile(
+            prof.model_copy(update={"relocate": True, "out_of_province": True}), 300
+        )
+    ]
     assert ids.count(best) == 1
 
 

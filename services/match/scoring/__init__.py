@@ -19,7 +19,11 @@ from .features import distance as pair_distance
 from .policy import Policy, load_policy
 
 __all__ = [
-    "PairScore", "Policy", "load_policy", "score_features", "score_pair",
+    "PairScore",
+    "Policy",
+    "load_policy",
+    "score_features",
+    "score_pair",
 ]
 
 
@@ -39,8 +43,10 @@ def score_features(
     dist = pair_distance(profile, posting, policy)
     if violation(profile, posting, dist, year) is not None or dist is None:
         return None
-    same_county = profile.place is not None and posting.place is not None and (
-        profile.place.adcode == posting.place.adcode
+    same_county = (
+        profile.place is not None
+        and posting.place is not None
+        and (profile.place.adcode == posting.place.adcode)
     )
     w = policy.weights
     needs = benefits.needed(profile.needs, dist, policy)
@@ -51,19 +57,42 @@ def score_features(
     benefit_score = benefits.score(needs, posting.benefits, policy)
     priority_score = priority.score(profile.groups, posting.key_enterprise, policy)
     factors = [
-        FactorScore(factor="distance", score=d_score, weight=w.normalised("distance"),
-                    detail=distance.detail(dist, same_county)),
-        FactorScore(factor="wage", score=wage_score, weight=w.normalised("wage"),
-                    detail=wage.detail(posting.wage_min, posting.wage_max, profile.desired_wage,
-                                       posting.piece_rate)),
-        FactorScore(factor="skills", score=skill_score, weight=w.normalised("skills"),
-                    detail=skills.detail(profile.vector, posting.vector, skill_score)),
-        FactorScore(factor="shift", score=shift_score, weight=w.normalised("shift"),
-                    detail=shift.detail(posting.shift)),
-        FactorScore(factor="benefits", score=benefit_score, weight=w.normalised("benefits"),
-                    detail=benefits.detail(needs, posting.benefits)),
-        FactorScore(factor="priority", score=priority_score, weight=w.normalised("priority"),
-                    detail=priority.detail(profile.groups, posting.key_enterprise, policy)),
+        FactorScore(
+            factor="distance",
+            score=d_score,
+            weight=w.normalised("distance"),
+            detail=distance.detail(dist, same_county),
+        ),
+        FactorScore(
+            factor="wage",
+            score=wage_score,
+            weight=w.normalised("wage"),
+            detail=wage.detail(posting.wage_min, posting.wage_max, profile.desired_wage, posting.piece_rate),
+        ),
+        FactorScore(
+            factor="skills",
+            score=skill_score,
+            weight=w.normalised("skills"),
+            detail=skills.detail(profile.vector, posting.vector, skill_score),
+        ),
+        FactorScore(
+            factor="shift",
+            score=shift_score,
+            weight=w.normalised("shift"),
+            detail=shift.detail(posting.shift),
+        ),
+        FactorScore(
+            factor="benefits",
+            score=benefit_score,
+            weight=w.normalised("benefits"),
+            detail=benefits.detail(needs, posting.benefits),
+        ),
+        FactorScore(
+            factor="priority",
+            score=priority_score,
+            weight=w.normalised("priority"),
+            detail=priority.detail(profile.groups, posting.key_enterprise, policy),
+        ),
     ]
     total = sum(f.score * f.weight for f in factors)
     return PairScore(score=total, factors=factors, reason=explain.sentence(factors), distance_km=dist)

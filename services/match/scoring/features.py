@@ -16,8 +16,14 @@ from . import text
 from .policy import Policy
 
 GROUPS = (
-    "poverty_alleviated", "low_income", "returning_migrant", "graduate",
-    "registered_unemployed", "hard_to_employ", "zero_employment_family", "disabled",
+    "poverty_alleviated",
+    "low_income",
+    "returning_migrant",
+    "graduate",
+    "registered_unemployed",
+    "hard_to_employ",
+    "zero_employment_family",
+    "disabled",
 )
 BENEFITS = ("social_insurance", "room_and_board", "dormitory", "shuttle_bus")
 SHIFT_CODES = {"day": 0, "weekday_day": 1, "rotating": 2, "night": 3}
