@@ -98,3 +98,46 @@ def test_events_are_plain_json_with_id_and_schema_version(stack: Stack, http: ht
     # least data: the profile events that match reads carry no phone number and no name
     profiles_raw = b"".join(asyncio.run(_read_topic(stack.topic("profiles"))))
     assert b"13700001111" not in profiles_raw and "示例求职者".encode() not in profiles_raw
+
+
+def test_a_seekers_no_withdraws_the_match_and_offers_the_next_best(stack: Stack, http: httpx.Client) -> None:
+    tag = uuid.uuid4().hex[:6]
+    base = {
+        "headcount": 20,
+        "wage": {"min": 4000, "max": 5000},
+        "location": {"adcode": "360429", "address": "湖口县金砂湾工业园"},
+        "shift": "day",
+    }
+    better = base | {"employer": {"name": f"湖口甲{tag}"}, "title": "普工"}
+    lower_pay = base | {"employer": {"name": f"湖口乙{tag}"}, "title": "普工"}
+    lower_pay["wage"] = {"min": 3600, "max": 4200}
+    first = http.post(f"{INGEST}/v1/postings", json=better)
+    second = http.post(f"{INGEST}/v1/postings", json=lower_pay)
+    assert first.status_code == second.status_code == 201
+    ids = {first.json()["id"], second.json()["id"]}
+    seeker = example("profile") | {
+        "phone": f"1371{uuid.uuid4().int % 10**7:07d}",
+        "home": {"adcode": "360429"},
+        "availability": "any",
+        "max_commute_km": 30,
+        "skills": ["普工"],
+    }
+    r = http.post(f"{INGEST}/v1/profiles", json=seeker)
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+
+    def mine() -> set[str]:
+        ms = http.get(f"{MATCH}/v1/matches", params={"profile_id": pid}).json()
+        return {m["posting_id"] for m in ms} & ids
+
+    assert wait_for(lambda: mine() == ids, timeout=10)
+    declined = first.json()["id"]
+    wait_for(lambda: any(i["posting_id"] == declined for i in inbox(http, pid)), timeout=10)
+    r = http.post(f"{NOTIFY}/v1/inbox/{pid}/{declined}/reply", json={"interested": False})
+    assert r.status_code == 200, r.text
+
+    wait_for(lambda: mine() == ids - {declined}, timeout=15)
+    withdrawn = http.get(f"{MATCH}/v1/matches", params={"profile_id": pid, "include_withdrawn": True}).json()
+    reasons = {m["posting_id"]: m.get("withdrawn_reason") for m in withdrawn}
+    assert reasons[declined] == "求职者不感兴趣"
+    wait_for(lambda: all(i["posting_id"] != declined for i in inbox(http, pid)), timeout=15)
