@@ -19,29 +19,12 @@ from shared.events import (
     feedback_event_id,
 )
 from shared.store.memory import MemoryStore
+from tests.unit.fakes import FlakyPublisher
 from tests.unit.test_match_engine import POLICY, YEAR, _post, _seeker
 
 S = "s000001"
 AT = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 RECORD = Record(TOPIC_FEEDBACK, 0, 0, S, b"")
-
-
-class FlakyPublisher(Publisher):
-    def __init__(self, inner: Publisher, failures: int) -> None:
-        self.inner, self.failures = inner, failures
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def publish(self, topic: str, key: str, value: bytes) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise RuntimeError("broker down")
-        await self.inner.publish(topic, key, value)
-
-    async def ping(self) -> bool:
-        return True
 
 
 def _reply(posting_id: str, interested: bool = False) -> Envelope:

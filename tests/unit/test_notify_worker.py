@@ -12,26 +12,9 @@ from shared.bus.base import Publisher
 from shared.bus.memory import MemoryBus
 from shared.events import TOPIC_DEAD_LETTER, DeadLetter, Envelope
 from shared.store.memory import MemoryStore
+from tests.unit.fakes import FlakyPublisher
 
 T0 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-
-
-class FlakyPublisher(Publisher):
-    def __init__(self, inner: Publisher, failures: int) -> None:
-        self.inner, self.failures = inner, failures
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def publish(self, topic: str, key: str, value: bytes) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise RuntimeError("broker down")
-        await self.inner.publish(topic, key, value)
-
-    async def ping(self) -> bool:
-        return True
 
 
 class Rig:
