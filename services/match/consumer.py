@@ -15,6 +15,7 @@ matches, then the decline itself (``declines``, ``_id = "<profile>:<posting>"``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from services.match.engine import MatchChange, MatchEngine
@@ -94,18 +95,10 @@ class MatchProcessor:
         held = await coll.get(view.id)
         if held is not None and held["version"] > view.version:
             return  # an older snapshot replayed or overtaken: the newer one already counts
-        changes = self._unsent.pop(event.event_id, None)
-        if changes is None:
-            if isinstance(view, PostingView):
-                changes = self.engine.apply_posting(view)
-            else:
-                changes = self.engine.apply_profile(view)
-        try:
-            await self._publish(event.event_id, changes)
-        except Exception:
-            self._unsent[event.event_id] = changes
-            raise
-        await self._persist(changes)
+        if isinstance(view, PostingView):
+            changes = await self._emit(event.event_id, lambda: self.engine.apply_posting(view))
+        else:
+            changes = await self._emit(event.event_id, lambda: self.engine.apply_profile(view))
         await coll.replace(
             {
                 "_id": view.id,
@@ -115,6 +108,7 @@ class MatchProcessor:
                 "updated_at": utcnow(),
             }
         )
+        self._unsent.pop(event.event_id, None)
         if changes:
             log.info("matches changed", source=event.type, entity=view.id, changes=len(changes))
 
@@ -123,15 +117,10 @@ class MatchProcessor:
             log.info("seeker interested", profile_id=reply.profile_id, posting_id=reply.posting_id)
             return
         decline_id = f"{reply.profile_id}:{reply.posting_id}"
-        changes = self._unsent.pop(event.event_id, None)
-        if changes is None:
-            changes = self.engine.decline(reply.profile_id, reply.posting_id)  # [] when replayed
-        try:
-            await self._publish(event.event_id, changes)
-        except Exception:
-            self._unsent[event.event_id] = changes
-            raise
-        await self._persist(changes)
+        # [] when replayed: the engine remembers the decline
+        changes = await self._emit(
+            event.event_id, lambda: self.engine.decline(reply.profile_id, reply.posting_id)
+        )
         await self.declines.replace(
             {
                 "_id": decline_id,
@@ -141,9 +130,24 @@ class MatchProcessor:
                 "updated_at": utcnow(),
             }
         )
+        self._unsent.pop(event.event_id, None)
         log.info(
             "seeker declined", profile_id=reply.profile_id, posting_id=reply.posting_id, changes=len(changes)
         )
+
+    async def _emit(self, event_id: str, compute: Callable[[], list[MatchChange]]) -> list[MatchChange]:
+        """Compute an event's changes once, publish them, persist the matches.
+
+        The changes stay in ``_unsent`` until the caller's last write for the event, because the
+        engine has already moved on: a retry after a failed publish or a failed write must
+        re-send and re-persist these changes, not recompute (which would find nothing to change).
+        """
+        changes = self._unsent.get(event_id)
+        if changes is None:
+            changes = self._unsent[event_id] = compute()
+        await self._publish(event_id, changes)
+        await self._persist(changes)
+        return changes
 
     async def _publish(self, source_event_id: str, changes: list[MatchChange]) -> None:
         if not changes:

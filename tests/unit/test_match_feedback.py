@@ -106,3 +106,28 @@ async def test_changes_computed_before_a_publish_failure_are_sent_on_retry() -> 
     kinds = {(e.type, e.payload["posting_id"]) for e in _events(bus)[before:]}
     assert ("match.withdrawn", "p000007") in kinds and ("match.created", "p000002") in kinds
     assert await store.collection("declines").count() == 1
+
+
+async def test_a_failed_write_after_publishing_is_retried_with_the_same_changes() -> None:
+    """The engine moved on when it computed the changes; a retry must persist them, not recompute."""
+    bus, store = MemoryBus(), MemoryStore()
+    proc = await _rig(bus, store)
+    matches = store.collection("matches")
+    real_replace = matches.replace
+    failures = {"left": 1}
+
+    async def flaky_replace(doc: dict[str, object], *, upsert: bool = True) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("database hiccup")
+        await real_replace(doc, upsert=upsert)
+
+    matches.replace = flaky_replace  # type: ignore[method-assign]
+    event = _reply("p000007")
+    with pytest.raises(RuntimeError):
+        await proc.handle(event, RECORD)
+    await proc.handle(event, RECORD)  # the consumer loop's retry of the same record
+    withdrawn = await matches.get(f"{S}:p000007")
+    replacement = await matches.get(f"{S}:p000002")
+    assert withdrawn is not None and withdrawn["status"] == "withdrawn"
+    assert replacement is not None and replacement["status"] == "active"
