@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.models import Availability, Benefit, Group, Shift
+
 
 @dataclass(frozen=True, slots=True)
 class County:
@@ -77,19 +79,10 @@ SKILLS: tuple[str, ...] = (
     "学徒",
 )
 CERTIFICATES: tuple[str, ...] = ("电工证", "叉车证", "焊工证", "B2驾驶证", "锅炉证")
-BENEFITS: tuple[str, ...] = ("social_insurance", "room_and_board", "dormitory", "shuttle_bus")
-GROUPS: tuple[str, ...] = (
-    "poverty_alleviated",
-    "low_income",
-    "returning_migrant",
-    "graduate",
-    "registered_unemployed",
-    "hard_to_employ",
-    "zero_employment_family",
-    "disabled",
-)
-SHIFTS: tuple[str, ...] = ("day", "night", "rotating", "weekday_day")
-AVAILABILITY: tuple[str, ...] = ("any", "day_only", "weekdays_only")
+BENEFITS: tuple[str, ...] = tuple(b.value for b in Benefit)
+GROUPS: tuple[str, ...] = tuple(g.value for g in Group)
+SHIFTS: tuple[str, ...] = tuple(s.value for s in Shift)
+AVAILABILITY: tuple[str, ...] = tuple(a.value for a in Availability)
 
 
 @dataclass(frozen=True, slots=True)

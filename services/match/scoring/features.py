@@ -11,21 +11,14 @@ from typing import Any
 
 from shared import places
 from shared.events import PostingView, ProfileMatchView
+from shared.models import Benefit, Group
 
 from . import text
 from .policy import Policy
 
-GROUPS = (
-    "poverty_alleviated",
-    "low_income",
-    "returning_migrant",
-    "graduate",
-    "registered_unemployed",
-    "hard_to_employ",
-    "zero_employment_family",
-    "disabled",
-)
-BENEFITS = ("social_insurance", "room_and_board", "dormitory", "shuttle_bus")
+# Bit positions follow the enums' order in shared/models.py.
+GROUPS = tuple(g.value for g in Group)
+BENEFITS = tuple(b.value for b in Benefit)
 SHIFT_CODES = {"day": 0, "weekday_day": 1, "rotating": 2, "night": 3}
 AVAILABILITY_CODES = {"any": 0, "day_only": 1, "weekdays_only": 2}
 
