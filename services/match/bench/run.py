@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -76,54 +77,59 @@ def _same_top(index_top: list[tuple[str, float]], ref_top: list[tuple[str, float
     )
 
 
-def bench_profile_vs_postings(
-    policy: Policy,
-    postings: PostingArrays,
+def _bench_side(
+    name: str,
+    index: Any,
+    candidate: Callable[[int], Any],
     n: int,
-    queries: ProfileArrays,
+    qviews: list[Any],
+    top20: Callable[[Any], list[tuple[str, float]]],
+    pair: Callable[[Any, Any], Any],
     *,
     baseline_pairs: int,
     check_agreement: int,
     seed: int,
 ) -> SideResult:
+    """One direction: load N candidates, time the index's top 20 per query, then the baseline.
+
+    ``pair(query, candidate)`` is ``score_pair`` with its arguments in this direction's order.
+    """
     gc.collect()
     before = rss_bytes()
     t = time.perf_counter()
-    index = PostingIndex(policy, year=CAMPAIGN_YEAR)
-    index.bulk_load(posting_view(postings, j, validate=False) for j in range(n))
+    index.bulk_load(candidate(j) for j in range(n))
     load = time.perf_counter() - t
     gc.collect()
     delta = rss_bytes() - before
 
-    qviews = list(iter_profile_views(queries))
     times: list[float] = []
     tops: list[list[tuple[str, float]]] = []
     for v in qviews:
         t = time.perf_counter()
-        tops.append(index.top_postings_for_profile(v, k=20))
+        tops.append(top20(v))
         times.append(time.perf_counter() - t)
 
     rng = random.Random(seed)
     sample = [rng.randrange(n) for _ in range(min(baseline_pairs, n * len(qviews)))]
-    sample_views = {j: posting_view(postings, j, validate=False) for j in set(sample)}
+    sample_views = {j: candidate(j) for j in set(sample)}
     t = time.perf_counter()
     for k, j in enumerate(sample):
-        score_pair(qviews[k % len(qviews)], sample_views[j], policy, year=CAMPAIGN_YEAR)
+        pair(qviews[k % len(qviews)], sample_views[j])
     base_rate = len(sample) / (time.perf_counter() - t)
 
     agreement = []
     if check_agreement:
-        all_views = [posting_view(postings, j, validate=False) for j in range(n)]
+        all_views = [candidate(j) for j in range(n)]
         for qi in range(min(check_agreement, len(qviews))):
             q = qviews[qi]
 
-            def score(j: int, q: object = q) -> float | None:
-                s = score_pair(q, all_views[j], policy, year=CAMPAIGN_YEAR)  # type: ignore[arg-type]
-                return None if s is None else s.score
+            def score(j: int, q: Any = q) -> float | None:
+                s = pair(q, all_views[j])
+                return None if s is None else float(s.score)
 
             agreement.append(_same_top(tops[qi], _top20_reference(score, n, lambda j: all_views[j].id)))
     result = SideResult(
-        "profile_vs_postings",
+        name,
         n,
         percentile(times, 50) * 1e3,
         percentile(times, 99) * 1e3,
@@ -138,6 +144,31 @@ def bench_profile_vs_postings(
     del index
     gc.collect()
     return result
+
+
+def bench_profile_vs_postings(
+    policy: Policy,
+    postings: PostingArrays,
+    n: int,
+    queries: ProfileArrays,
+    *,
+    baseline_pairs: int,
+    check_agreement: int,
+    seed: int,
+) -> SideResult:
+    index = PostingIndex(policy, year=CAMPAIGN_YEAR)
+    return _bench_side(
+        "profile_vs_postings",
+        index,
+        lambda j: posting_view(postings, j, validate=False),
+        n,
+        list(iter_profile_views(queries)),
+        lambda q: index.top_postings_for_profile(q, k=20),
+        lambda q, c: score_pair(q, c, policy, year=CAMPAIGN_YEAR),
+        baseline_pairs=baseline_pairs,
+        check_agreement=check_agreement,
+        seed=seed,
+    )
 
 
 def bench_posting_vs_profiles(
@@ -150,58 +181,19 @@ def bench_posting_vs_profiles(
     check_agreement: int,
     seed: int,
 ) -> SideResult:
-    gc.collect()
-    before = rss_bytes()
-    t = time.perf_counter()
     index = ProfileIndex(policy, year=CAMPAIGN_YEAR)
-    index.bulk_load(profile_view(profiles, i, validate=False) for i in range(n))
-    load = time.perf_counter() - t
-    gc.collect()
-    delta = rss_bytes() - before
-
-    qviews = list(iter_posting_views(queries))
-    times: list[float] = []
-    tops: list[list[tuple[str, float]]] = []
-    for v in qviews:
-        t = time.perf_counter()
-        tops.append(index.top_profiles_for_posting(v, k=20))
-        times.append(time.perf_counter() - t)
-
-    rng = random.Random(seed)
-    sample = [rng.randrange(n) for _ in range(min(baseline_pairs, n * len(qviews)))]
-    sample_views = {i: profile_view(profiles, i, validate=False) for i in set(sample)}
-    t = time.perf_counter()
-    for k, i in enumerate(sample):
-        score_pair(sample_views[i], qviews[k % len(qviews)], policy, year=CAMPAIGN_YEAR)
-    base_rate = len(sample) / (time.perf_counter() - t)
-
-    agreement = []
-    if check_agreement:
-        all_views = [profile_view(profiles, i, validate=False) for i in range(n)]
-        for qi in range(min(check_agreement, len(qviews))):
-            q = qviews[qi]
-
-            def score(i: int, q: object = q) -> float | None:
-                s = score_pair(all_views[i], q, policy, year=CAMPAIGN_YEAR)  # type: ignore[arg-type]
-                return None if s is None else s.score
-
-            agreement.append(_same_top(tops[qi], _top20_reference(score, n, lambda i: all_views[i].id)))
-    result = SideResult(
+    return _bench_side(
         "posting_vs_profiles",
+        index,
+        lambda i: profile_view(profiles, i, validate=False),
         n,
-        percentile(times, 50) * 1e3,
-        percentile(times, 99) * 1e3,
-        n * len(times) / sum(times),
-        index.nbytes(),
-        delta,
-        load,
-        base_rate,
-        len(sample),
-        agreement,
+        list(iter_posting_views(queries)),
+        lambda q: index.top_profiles_for_posting(q, k=20),
+        lambda q, c: score_pair(c, q, policy, year=CAMPAIGN_YEAR),
+        baseline_pairs=baseline_pairs,
+        check_agreement=check_agreement,
+        seed=seed,
     )
-    del index
-    gc.collect()
-    return result
 
 
 def campaign_columns(
