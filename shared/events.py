@@ -29,15 +29,6 @@ TOPIC_MATCHES = f"{TOPIC_PREFIX}chunfeng.matches.v1"
 TOPIC_DEAD_LETTER = f"{TOPIC_PREFIX}chunfeng.notify.deadletter.v1"
 TOPIC_FEEDBACK = f"{TOPIC_PREFIX}chunfeng.feedback.v1"
 
-ALL_TOPICS = (
-    TOPIC_POSTINGS,
-    TOPIC_PROFILES,
-    TOPIC_CONTACTS,
-    TOPIC_MATCHES,
-    TOPIC_DEAD_LETTER,
-    TOPIC_FEEDBACK,
-)
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -1,14 +1,15 @@
 """Prometheus metrics (``/metrics`` on every service), through the maintained client library.
 
 An operator at 3 a.m. wants three numbers first: are events flowing (handled), are they
-failing (handler failures, retried not dropped), and is anything piling up (outbox pending,
-deliveries by status). The counters live here so every service names them the same way.
+failing (handler failures, retried not dropped), and is anything piling up (deliveries by
+outcome; ingest's ``/v1/outbox`` shows what waits for Kafka). The counters live here so
+every service names them the same way.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
 EVENTS_HANDLED = Counter(
     "chunfeng_events_handled_total", "Events a consumer group finished handling", ["group", "type"]
@@ -18,7 +19,6 @@ HANDLER_FAILURES = Counter(
 )
 POISON_RECORDS = Counter("chunfeng_poison_records_total", "Records that could not be parsed", ["group"])
 EVENTS_PUBLISHED = Counter("chunfeng_events_published_total", "Events published to the bus", ["producer"])
-OUTBOX_PENDING = Gauge("chunfeng_outbox_pending", "Entity documents with unpublished events")
 DELIVERIES = Counter(
     "chunfeng_deliveries_total", "Delivery attempts by channel and outcome", ["channel", "outcome"]
 )

@@ -14,13 +14,13 @@ from services.notify.channels import PUSH_CHANNELS, Channel, build_channels
 from services.notify.consumer import Clock, NotifyHandler, make_consumer_loop, utc_now
 from services.notify.settings import NotifySettings
 from services.notify.worker import DeliveryWorker
-from shared.bus.base import Bus, TopicSpec
-from shared.events import TOPIC_CONTACTS, TOPIC_DEAD_LETTER, TOPIC_FEEDBACK, TOPIC_MATCHES
-from shared.health import health_router
+from shared.bus.base import Bus
+from shared.health import answer_503_when_store_unavailable, health_router
 from shared.logging import get_logger
 from shared.metrics import metrics_router
 from shared.runtime import make_bus, make_store
 from shared.store.base import Store
+from shared.topics import topic_specs
 
 log = get_logger("notify")
 
@@ -54,14 +54,7 @@ def create_app(
         client = httpx.AsyncClient(timeout=settings.http_timeout_s)
         the_channels = channels if channels is not None else build_channels(settings, client)
         try:
-            await the_bus.ensure_topics(
-                [
-                    TopicSpec(TOPIC_MATCHES, settings.topic_partitions),
-                    TopicSpec(TOPIC_CONTACTS, settings.topic_partitions),
-                    TopicSpec(TOPIC_FEEDBACK, settings.topic_partitions),
-                    TopicSpec(TOPIC_DEAD_LETTER, 1),
-                ]
-            )
+            await the_bus.ensure_topics(topic_specs(settings.topic_partitions))
         except Exception as exc:  # topics are normally created by `python -m shared.topics`
             log.warning("could not ensure topics", error=repr(exc))
         await ensure_indexes(the_store)
@@ -97,4 +90,5 @@ def create_app(
 
     app.include_router(health_router({"kafka": kafka_ready, "db": db_ready}))
     app.include_router(metrics_router())
+    answer_503_when_store_unavailable(app)
     return app
