@@ -10,8 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from shared.logging import get_logger
+from shared.store.base import StoreUnavailable
+
+log = get_logger("health")
 
 Check = Callable[[], Awaitable[bool]]
 
@@ -35,3 +40,12 @@ def health_router(checks: Mapping[str, Check]) -> APIRouter:
         return JSONResponse({"ready": ok, "checks": results}, status_code=200 if ok else 503)
 
     return router
+
+
+def answer_503_when_store_unavailable(app: FastAPI) -> None:
+    """A request that needs the database while it is down gets a 503 to retry, never a 500."""
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        log.warning("store unavailable", error=str(exc))
+        return JSONResponse({"detail": "数据库暂不可用，请稍后重试"}, status_code=503)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from services.ingest.api import router
 from services.ingest.documents import POSTING, PROFILE
@@ -14,10 +13,10 @@ from services.ingest.outbox import OutboxRelay
 from services.ingest.repository import Repository
 from services.ingest.settings import IngestSettings
 from shared.bus.base import Bus
-from shared.health import health_router
+from shared.health import answer_503_when_store_unavailable, health_router
 from shared.logging import get_logger
 from shared.runtime import make_bus, make_store
-from shared.store.base import Store, StoreUnavailable
+from shared.store.base import Store
 
 log = get_logger("ingest")
 
@@ -75,10 +74,6 @@ def create_app(
     app.state.profiles = Repository(store, PROFILE, on_write=relay.kick)
     app.include_router(router)
     app.include_router(health_router({"kafka": publisher.ping, "db": store.ping}))
-
-    @app.exception_handler(StoreUnavailable)
-    async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
-        log.warning("store unavailable", error=str(exc))
-        return JSONResponse({"detail": "数据库暂不可用，请稍后重试"}, status_code=503)
+    answer_503_when_store_unavailable(app)
 
     return app

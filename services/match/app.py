@@ -16,7 +16,7 @@ from services.match.settings import MatchSettings
 from shared.bus.base import Bus
 from shared.consume import ConsumerLoop
 from shared.events import TOPIC_FEEDBACK, TOPIC_POSTINGS, TOPIC_PROFILES
-from shared.health import health_router
+from shared.health import answer_503_when_store_unavailable, health_router
 from shared.metrics import metrics_router
 from shared.runtime import make_bus, make_store
 from shared.store.base import Store
@@ -69,4 +69,5 @@ def create_app(
 
     app.include_router(health_router({"kafka": kafka_ready, "db": db_ready}))
     app.include_router(metrics_router())
+    answer_503_when_store_unavailable(app)
     return app

@@ -7,23 +7,44 @@ project's own tests; it therefore uses only single-document operations both supp
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 from pymongo import AsyncMongoClient
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from shared.store.base import Collection, Doc, Sort, Store, StoreUnavailable, Where
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _unavailable_on_connection_failure(
+    fn: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    """A database that cannot be reached is ``StoreUnavailable`` (a 503), not a driver error (a 500)."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except ConnectionFailure as exc:  # server selection timeouts and lost connections
+            raise StoreUnavailable(f"database unreachable: {exc.__class__.__name__}") from exc
+
+    return wrapper
 
 
 class MongoCollection(Collection):
     def __init__(self, coll: Any) -> None:
         self._c = coll
 
+    @_unavailable_on_connection_failure
     async def get(self, id: str) -> Doc | None:
         doc: Doc | None = await self._c.find_one({"_id": id})
         return doc
 
+    @_unavailable_on_connection_failure
     async def insert(self, doc: Doc) -> bool:
         try:
             await self._c.insert_one(doc)
@@ -31,9 +52,11 @@ class MongoCollection(Collection):
         except DuplicateKeyError:
             return False
 
+    @_unavailable_on_connection_failure
     async def replace(self, doc: Doc, *, upsert: bool = True) -> None:
         await self._c.replace_one({"_id": doc["_id"]}, doc, upsert=upsert)
 
+    @_unavailable_on_connection_failure
     async def update(
         self,
         id: str,
@@ -62,6 +85,7 @@ class MongoCollection(Collection):
             return False  # upsert raced with an existing document that did not match ``where``
         return bool(result.matched_count or result.upserted_id is not None)
 
+    @_unavailable_on_connection_failure
     async def find(
         self, where: Where | None = None, *, sort: Sort | None = None, limit: int = 0, skip: int = 0
     ) -> list[Doc]:
@@ -74,23 +98,27 @@ class MongoCollection(Collection):
             cursor = cursor.limit(limit)
         return [doc async for doc in cursor]
 
+    @_unavailable_on_connection_failure
     async def count(self, where: Where | None = None) -> int:
         return int(await self._c.count_documents(dict(where or {})))
 
+    @_unavailable_on_connection_failure
     async def delete(self, id: str) -> bool:
         return bool((await self._c.delete_one({"_id": id})).deleted_count)
 
+    @_unavailable_on_connection_failure
     async def delete_many(self, where: Where) -> int:
         return int((await self._c.delete_many(dict(where))).deleted_count)
 
+    @_unavailable_on_connection_failure
     async def ensure_index(self, fields: Sequence[tuple[str, int]], *, unique: bool = False) -> None:
         await self._c.create_index(list(fields), unique=unique)
 
 
 class MongoStore(Store):
-    def __init__(self, url: str, database: str) -> None:
+    def __init__(self, url: str, database: str, *, timeout_ms: int = 5000) -> None:
         self._client: AsyncMongoClient[Doc] = AsyncMongoClient(
-            url, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000, tz_aware=True
+            url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, tz_aware=True
         )
         self._db = self._client[database]
 
@@ -106,7 +134,3 @@ class MongoStore(Store):
 
     async def close(self) -> None:
         await self._client.close()
-
-    async def check(self) -> None:
-        if not await self.ping():
-            raise StoreUnavailable("database did not answer ping")
