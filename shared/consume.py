@@ -1,25 +1,46 @@
-"""The consumer loop every service uses: poll, handle, commit — in that order, never skipping.
+"""The consumer loop every service uses: poll, parse, route, handle, commit — in that order.
 
-A record is committed only after its handler returned, so a crash replays the uncommitted tail
-and handlers must be idempotent (they are keyed on ``event_id`` or on the entity's version).
-A handler that raises is retried with capped exponential backoff and the partition does not
-move past it: losing an event is worse than waiting. A record that cannot even be parsed is a
-poison pill: it is logged (masked) and committed, since no retry can ever make it valid.
+Each record is parsed through the event registry (``shared.events.parse``) into exactly one
+registered event class and routed to the handler registered for that class. Two kinds of
+failure are told apart, because they need opposite treatment:
+
+* **The record is bad** — not JSON, an unknown type or schema version on this topic, a payload
+  that fails validation, or a handler that raises ``InvalidRecord``. No retry can ever make it
+  acceptable, so it goes to the dead-letter topic (``RecordRejected``: the reason, the original
+  bytes, where it came from), is committed, and the partition moves on.
+* **The handler failed for a transient reason** (the database is down, the bus refused a
+  publish). It is retried with capped exponential backoff and the partition does not move past
+  it: losing an event is worse than waiting.
+
+A record is committed only after its handler returned (or it was dead-lettered), so a crash
+replays the uncommitted tail and handlers must be idempotent (they are keyed on ``event_id`` or
+on the entity's version). A record of a registered type that this group has no handler for is
+committed untouched: a tolerant reader, so producers can add event types consumers ignore.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
-from pydantic import ValidationError
-
-from shared.bus.base import Bus, Consumer, Record
-from shared.events import Envelope
+from shared.bus.base import Bus, Consumer, Publisher, Record
+from shared.events import (
+    Event,
+    InvalidRecord,
+    RecordRejected,
+    RejectedRecord,
+    derived_event_id,
+    original_text,
+    parse,
+    to_record,
+    topics_of,
+)
 from shared.logging import get_logger
 from shared.metrics import EVENTS_HANDLED, HANDLER_FAILURES, POISON_RECORDS
 
-Handler = Callable[[Envelope, Record], Awaitable[None]]
+Handler = Callable[[Any], Awaitable[None]]
+Routes = Mapping[type[Event], Handler]
 
 log = get_logger("consume")
 
@@ -30,22 +51,25 @@ class ConsumerLoop:
         bus: Bus,
         *,
         group_id: str,
-        topics: Sequence[str],
-        handler: Handler,
+        routes: Routes,
         client_id: str,
         max_records: int = 100,
         max_backoff_s: float = 30.0,
     ) -> None:
-        self._consumer: Consumer = bus.consumer(group_id, topics, client_id)
-        self._handler = handler
+        self._routes = dict(routes)
+        self.topics = topics_of(self._routes)
+        self._consumer: Consumer = bus.consumer(group_id, self.topics, client_id)
+        self._rejects: Publisher = bus.publisher(f"{client_id}-rejects")
         self._max_records = max_records
         self._max_backoff_s = max_backoff_s
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.handled = 0
+        self.rejected = 0
         self.group_id = group_id
 
     async def start(self) -> None:
+        await self._rejects.start()
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name=f"consume:{self.group_id}")
 
@@ -58,6 +82,7 @@ class ConsumerLoop:
             except TimeoutError:
                 self._task.cancel()
         await self._consumer.stop()
+        await self._rejects.stop()
 
     async def ping(self) -> bool:
         alive = self._task is not None and not self._task.done()
@@ -81,18 +106,21 @@ class ConsumerLoop:
 
     async def _handle_until_done(self, record: Record) -> bool:
         try:
-            event = Envelope.from_bytes(record.value)
-        except ValidationError as exc:
-            log.error("poison record skipped", topic=record.topic, offset=record.offset, error=str(exc))
-            POISON_RECORDS.labels(self.group_id).inc()
+            event = parse(record.topic, record.value)
+        except InvalidRecord as exc:
+            return await self._reject(record, exc.reason)
+        handler = self._routes.get(type(event))
+        if handler is None:
             return True
         delay = 0.2
         while True:
             try:
-                await self._handler(event, record)
+                await handler(event)
                 self.handled += 1
                 EVENTS_HANDLED.labels(self.group_id, event.type).inc()
                 return True
+            except InvalidRecord as exc:
+                return await self._reject(record, exc.reason)
             except Exception as exc:
                 HANDLER_FAILURES.labels(self.group_id).inc()
                 log.warning(
@@ -106,6 +134,47 @@ class ConsumerLoop:
                     return False
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_backoff_s)
+
+    async def _reject(self, record: Record, reason: str) -> bool:
+        """Dead-letter a record no retry can fix; keep trying while the bus refuses (never drop it)."""
+        event = RecordRejected(
+            event_id=derived_event_id(
+                "rejected", self.group_id, record.topic, str(record.partition), str(record.offset)
+            ),
+            key=record.key,
+            producer=self.group_id,
+            payload=RejectedRecord(
+                group=self.group_id,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                reason=reason,
+                original=original_text(record.value),
+            ),
+        )
+        delay = 0.2
+        while True:
+            try:
+                await self._rejects.publish_many([to_record(event)])
+                break
+            except Exception as exc:
+                log.warning("dead-letter publish failed, will retry", group=self.group_id, error=repr(exc))
+                if self._stopping.is_set():
+                    return False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._max_backoff_s)
+        self.rejected += 1
+        POISON_RECORDS.labels(self.group_id).inc()
+        log.error(
+            "record rejected to the dead-letter topic",
+            group=self.group_id,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=reason[:300],
+        )
+        return True
 
     async def _commit(self, records: list[Record]) -> None:
         delay = 0.2

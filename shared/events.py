@@ -1,33 +1,52 @@
-"""Event models: the only contract between the services, versioned and defined once.
+"""Event models: the only contract between the services, typed, versioned and defined once.
 
-Every event travels as a JSON ``Envelope``: an explicit ``event_id`` (consumers deduplicate on
-it), ``schema_version`` (bumped with the topic's ``v`` suffix on a breaking change), a ``type``,
-the partitioning ``key`` (the entity id, so that one entity's events stay in order) and the
-payload. Payloads carry the least personal data each consumer needs: the match view of a
-profile has no name, phone, ID number, gender or ethnicity; only the contact topic, read by
-notify alone, carries a phone number.
+Every event travels as a JSON envelope: an explicit ``event_id`` (consumers deduplicate on it),
+``schema_version`` (bumped with the topic's ``v`` suffix on a breaking change), a ``type`` that
+is the discriminator, the partitioning ``key`` (the entity id, so that one entity's events stay
+in order) and a typed ``payload``. Each event is one class below; ``REGISTRY`` maps
+(topic, type, schema_version) to it, so that
+
+* a producer can only publish what is registered (``to_record`` refuses anything else), and
+* a consumer turns bytes into exactly one class or a ``RejectedRecord`` reason (``parse``),
+  which the consumer loop sends to the dead-letter topic instead of retrying it for ever.
+
+Payloads carry the least personal data each consumer needs: the match view of a profile has no
+name, phone, ID number, gender, ethnicity or street address; only ``contact.upserted``, read by
+notify alone, carries a phone number. ``python -m shared.schemas`` writes the JSON Schema of every
+topic to ``docs/events/`` from these classes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+import json
 import uuid
-from datetime import UTC, datetime
-from typing import Any, Literal
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.models import Availability, Benefit, Channel, Employer, Group, Location, Requirements, Shift, Wage
+from shared.settings import CommonSettings
 
 SCHEMA_VERSION = 1
 
 # An optional namespace, so that several environments (or test sessions) can share one cluster.
-TOPIC_PREFIX = os.environ.get("CHUNFENG_TOPIC_PREFIX", "")
-TOPIC_POSTINGS = f"{TOPIC_PREFIX}chunfeng.postings.v1"
-TOPIC_PROFILES = f"{TOPIC_PREFIX}chunfeng.profiles.v1"
-TOPIC_CONTACTS = f"{TOPIC_PREFIX}chunfeng.contacts.v1"
-TOPIC_MATCHES = f"{TOPIC_PREFIX}chunfeng.matches.v1"
-TOPIC_DEAD_LETTER = f"{TOPIC_PREFIX}chunfeng.notify.deadletter.v1"
-TOPIC_FEEDBACK = f"{TOPIC_PREFIX}chunfeng.feedback.v1"
+TOPIC_PREFIX = CommonSettings().topic_prefix
+
+
+def topic_name(base: str) -> str:
+    return f"{TOPIC_PREFIX}chunfeng.{base}.v{SCHEMA_VERSION}"
+
+
+TOPIC_POSTINGS = topic_name("postings")
+TOPIC_PROFILES = topic_name("profiles")
+TOPIC_CONTACTS = topic_name("contacts")
+TOPIC_MATCHES = topic_name("matches")
+TOPIC_FEEDBACK = topic_name("feedback")
+TOPIC_DEAD_LETTER = topic_name("notify.deadletter")  # deliveries that failed for good
+TOPIC_REJECTED = topic_name("deadletter")  # records a consumer could not accept
 
 
 def utcnow() -> datetime:
@@ -47,26 +66,7 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class Envelope(_Frozen):
-    event_id: str
-    schema_version: int = SCHEMA_VERSION
-    type: str
-    key: str
-    occurred_at: datetime = Field(default_factory=utcnow)
-    producer: str = ""
-    payload: dict[str, Any]
-
-    def to_bytes(self) -> bytes:
-        return self.model_dump_json().encode()
-
-    @classmethod
-    def from_bytes(cls, raw: bytes) -> Envelope:
-        return cls.model_validate_json(raw)
-
-
-# --- ingest -> match: postings -------------------------------------------------------------
-
-PostingEventType = Literal["posting.upserted", "posting.closed", "posting.deleted"]
+# --- payloads ----------------------------------------------------------------------------------
 
 
 class PostingView(_Frozen):
@@ -75,25 +75,27 @@ class PostingView(_Frozen):
     id: str
     version: int
     status: Literal["open", "closed", "deleted"]
-    employer: dict[str, Any]
+    employer: Employer
     title: str
     occupation: str | None = None
     headcount: int
     filled: int = 0
-    wage: dict[str, Any]
-    benefits: list[str] = []
-    shift: str
-    location: dict[str, Any]
-    requirements: dict[str, Any] = {}
+    wage: Wage
+    benefits: list[Benefit] = []
+    shift: Shift
+    location: Location
+    requirements: Requirements = Requirements()
     skills: list[str] = []
-    start_date: str | None = None
+    start_date: date | None = None
     recruitment_event: str | None = None
     description: str = ""
 
 
-# --- ingest -> match: profiles (no personal identifiers) ------------------------------------
+class HomeArea(_Frozen):
+    """Where a seeker lives, to the town: no street address leaves ingest."""
 
-ProfileEventType = Literal["profile.upserted", "profile.deleted"]
+    adcode: str
+    town: str | None = None
 
 
 class ProfileMatchView(_Frozen):
@@ -103,7 +105,7 @@ class ProfileMatchView(_Frozen):
     version: int
     status: Literal["looking", "hired", "paused", "deleted"]
     birth_year: int
-    home: dict[str, Any]  # adcode, town (no street address)
+    home: HomeArea
     desired_wage: int | None = None
     max_commute_km: float = 50
     whole_province: bool = False
@@ -112,15 +114,10 @@ class ProfileMatchView(_Frozen):
     skills: list[str] = []
     experience: str = ""
     certificates: list[str] = []
-    availability: str = "any"
-    needs_benefits: list[str] = []
-    groups: list[str] = []
+    availability: Availability = Availability.any
+    needs_benefits: list[Benefit] = []
+    groups: list[Group] = []
     intention: str = ""
-
-
-# --- ingest -> notify: contact details --------------------------------------------------------
-
-ContactEventType = Literal["contact.upserted", "contact.deleted"]
 
 
 class ContactView(_Frozen):
@@ -128,18 +125,20 @@ class ContactView(_Frozen):
 
     profile_id: str
     version: int
-    display_name: str  # surname + 先生/女士-free form: first character and "**"
+    display_name: str  # first character and "**": a finder of a lost phone learns no name
     phone: str | None = None
     wechat_openid: str | None = None
     webhook_url: str | None = None
-    channels: list[str] = ["inbox"]
+    channels: list[Channel] = [Channel.inbox]
     consent: bool = True
     active: bool = True
 
 
-# --- match -> notify: matches ------------------------------------------------------------------
+class ContactRemoved(_Frozen):
+    """A seeker's contact is gone: ids only, so the deletion itself spreads no personal data."""
 
-MatchEventType = Literal["match.created", "match.updated", "match.withdrawn"]
+    profile_id: str
+    version: int | None = None  # None: final, no older upsert may revive it
 
 
 class FactorScore(_Frozen):
@@ -156,8 +155,8 @@ class PostingSummary(_Frozen):
     employer: str
     wage_min: int
     wage_max: int
-    shift: str
-    benefits: list[str] = []
+    shift: Shift
+    benefits: list[Benefit] = []
     place: str = ""
     address: str | None = None
     open_positions: int = 0
@@ -180,14 +179,9 @@ class DeadLetter(_Frozen):
     delivery_id: str
     profile_id: str
     posting_id: str
-    channel: str
+    channel: Channel
     attempts: int
     last_error: str
-
-
-# --- notify -> match: a seeker's reply to a recommendation -----------------------------------
-
-FeedbackEventType = Literal["feedback.replied"]
 
 
 class Feedback(_Frozen):
@@ -199,13 +193,224 @@ class Feedback(_Frozen):
     at: datetime
 
 
+class RejectedRecord(_Frozen):
+    """A record a consumer could not accept, kept whole so an operator can inspect or replay it."""
+
+    group: str  # the consumer group that rejected it
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    reason: str  # what was wrong, e.g. "invalid payload: payload.wage.max: Field required"
+    original: str  # the record's bytes, as UTF-8 where they are, else hex with a "hex:" prefix
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+class Event(BaseModel):
+    """The envelope every event shares; a subclass fixes ``type``, ``payload`` and its topic."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    topic: ClassVar[str]
+
+    event_id: str = Field(default_factory=new_event_id)
+    schema_version: int = SCHEMA_VERSION
+    type: str
+    key: str
+    occurred_at: datetime = Field(default_factory=utcnow)
+    producer: str = ""
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+REGISTRY: dict[tuple[str, str, int], type[Event]] = {}
+
+
+def _register(cls: type[Event]) -> type[Event]:
+    event_type = cls.model_fields["type"].default
+    version = cls.model_fields["schema_version"].default
+    REGISTRY[(cls.topic, event_type, version)] = cls
+    return cls
+
+
+@_register
+class PostingUpserted(Event):
+    topic = TOPIC_POSTINGS
+    type: Literal["posting.upserted"] = "posting.upserted"
+    payload: PostingView
+
+
+@_register
+class PostingClosed(Event):
+    topic = TOPIC_POSTINGS
+    type: Literal["posting.closed"] = "posting.closed"
+    payload: PostingView
+
+
+@_register
+class PostingDeleted(Event):
+    topic = TOPIC_POSTINGS
+    type: Literal["posting.deleted"] = "posting.deleted"
+    payload: PostingView
+
+
+@_register
+class ProfileUpserted(Event):
+    topic = TOPIC_PROFILES
+    type: Literal["profile.upserted"] = "profile.upserted"
+    payload: ProfileMatchView
+
+
+@_register
+class ProfileDeleted(Event):
+    topic = TOPIC_PROFILES
+    type: Literal["profile.deleted"] = "profile.deleted"
+    payload: ProfileMatchView
+
+
+@_register
+class ContactUpserted(Event):
+    topic = TOPIC_CONTACTS
+    type: Literal["contact.upserted"] = "contact.upserted"
+    payload: ContactView
+
+
+@_register
+class ContactDeleted(Event):
+    topic = TOPIC_CONTACTS
+    type: Literal["contact.deleted"] = "contact.deleted"
+    payload: ContactRemoved
+
+
+@_register
+class MatchCreated(Event):
+    topic = TOPIC_MATCHES
+    type: Literal["match.created"] = "match.created"
+    payload: MatchView
+
+
+@_register
+class MatchUpdated(Event):
+    topic = TOPIC_MATCHES
+    type: Literal["match.updated"] = "match.updated"
+    payload: MatchView
+
+
+@_register
+class MatchWithdrawn(Event):
+    topic = TOPIC_MATCHES
+    type: Literal["match.withdrawn"] = "match.withdrawn"
+    payload: MatchView
+
+
+@_register
+class FeedbackReplied(Event):
+    topic = TOPIC_FEEDBACK
+    type: Literal["feedback.replied"] = "feedback.replied"
+    payload: Feedback
+
+
+@_register
+class DeliveryDead(Event):
+    topic = TOPIC_DEAD_LETTER
+    type: Literal["notify.dead_letter"] = "notify.dead_letter"
+    payload: DeadLetter
+
+
+@_register
+class RecordRejected(Event):
+    topic = TOPIC_REJECTED
+    type: Literal["record.rejected"] = "record.rejected"
+    payload: RejectedRecord
+
+
+PostingEvent = PostingUpserted | PostingClosed | PostingDeleted
+ProfileEvent = ProfileUpserted | ProfileDeleted
+ContactEvent = ContactUpserted | ContactDeleted
+MatchEvent = MatchCreated | MatchUpdated | MatchWithdrawn
+
+MATCH_EVENTS: dict[str, type[MatchEvent]] = {
+    "created": MatchCreated,
+    "updated": MatchUpdated,
+    "withdrawn": MatchWithdrawn,
+}
+
+
+def topics_of(classes: Iterable[type[Event]]) -> list[str]:
+    """The topics these event classes travel on, each once, in the order first named."""
+    return list(dict.fromkeys(cls.topic for cls in classes))
+
+
+# --- producing and parsing ----------------------------------------------------------------------
+
+
+class UnregisteredEvent(TypeError):
+    """A producer tried to publish an event class the registry does not know."""
+
+
+def to_record(event: Event) -> tuple[str, str, bytes]:
+    """(topic, key, value) for ``Publisher.publish_many``; only registered events pass."""
+    cls = type(event)
+    if REGISTRY.get((cls.topic, event.type, event.schema_version)) is not cls:
+        raise UnregisteredEvent(f"{cls.__name__} ({event.type} v{event.schema_version}) is not registered")
+    return cls.topic, event.key, event.to_bytes()
+
+
+class InvalidRecord(ValueError):
+    """A record that no retry can make acceptable; ``reason`` says why, for the dead-letter topic."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _errors(exc: ValidationError) -> str:
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5]]
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def parse(topic: str, raw: bytes) -> Event:
+    """The registered event these bytes are on ``topic``, or ``InvalidRecord`` with the reason."""
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRecord(f"not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidRecord(f"not a JSON object but {type(data).__name__}")
+    return revive(topic, data)
+
+
+def revive(topic: str, data: dict[str, Any]) -> Event:
+    """The registered event a decoded JSON object is on ``topic``, or ``InvalidRecord``."""
+    event_type, version = data.get("type"), data.get("schema_version")
+    known_key = isinstance(event_type, str) and isinstance(version, int)
+    cls = REGISTRY.get((topic, event_type, version)) if known_key else None  # type: ignore[arg-type]
+    if cls is None:
+        known = sorted({t for (tp, t, _) in REGISTRY if tp == topic})
+        if event_type in known:
+            raise InvalidRecord(f"unsupported schema_version {version!r} for {event_type} on {topic}")
+        raise InvalidRecord(f"unknown event type {event_type!r} on {topic} (known: {', '.join(known)})")
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRecord(f"invalid {event_type}: {_errors(exc)}") from exc
+
+
+def original_text(raw: bytes) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return "hex:" + raw.hex()
+
+
 def feedback_event_id(profile_id: str, posting_id: str, interested: bool) -> str:
     """The same answer to the same recommendation is one event in effect, however often sent."""
     return derived_event_id(profile_id, posting_id, str(interested))
 
 
-def envelope(
-    *, type: str, key: str, payload: BaseModel | dict[str, Any], producer: str, event_id: str | None = None
-) -> Envelope:
-    data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
-    return Envelope(event_id=event_id or new_event_id(), type=type, key=key, producer=producer, payload=data)
+def event_schema(cls: type[Event]) -> dict[str, Any]:
+    return cls.model_json_schema(mode="serialization")

@@ -17,7 +17,9 @@ EVENTS_HANDLED = Counter(
 HANDLER_FAILURES = Counter(
     "chunfeng_handler_failures_total", "Handler attempts that raised (the event is retried)", ["group"]
 )
-POISON_RECORDS = Counter("chunfeng_poison_records_total", "Records that could not be parsed", ["group"])
+POISON_RECORDS = Counter(
+    "chunfeng_rejected_records_total", "Records sent to the dead-letter topic (bad, never retried)", ["group"]
+)
 EVENTS_PUBLISHED = Counter("chunfeng_events_published_total", "Events published to the bus", ["producer"])
 DELIVERIES = Counter(
     "chunfeng_deliveries_total", "Delivery attempts by channel and outcome", ["channel", "outcome"]

@@ -21,6 +21,11 @@ class CommonSettings(BaseSettings):
         default=None, validation_alias="MONGODB_URL", description="unset: embedded store"
     )
     topic_partitions: int = Field(default=3, ge=1, validation_alias="CHUNFENG_TOPIC_PARTITIONS")
+    topic_prefix: str = Field(
+        default="",
+        validation_alias="CHUNFENG_TOPIC_PREFIX",
+        description="namespace for topic names, so environments or test sessions can share a cluster",
+    )
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     log_json: bool = Field(default=True, validation_alias="LOG_JSON")
     host: str = "127.0.0.1"

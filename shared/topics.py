@@ -1,7 +1,8 @@
 """Creates the project's topics (``python -m shared.topics``); the broker never auto-creates.
 
 Entity topics get ``CHUNFENG_TOPIC_PARTITIONS`` partitions (3 by default) so that each
-consumer group can spread over three members; the dead-letter topic needs only one.
+consumer group can spread over three members; the dead-letter topics (undeliverable
+messages, rejected records) need only one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from shared.events import (
     TOPIC_MATCHES,
     TOPIC_POSTINGS,
     TOPIC_PROFILES,
+    TOPIC_REJECTED,
 )
 from shared.runtime import make_bus
 from shared.settings import CommonSettings
@@ -23,7 +25,10 @@ from shared.settings import CommonSettings
 
 def topic_specs(partitions: int) -> list[TopicSpec]:
     entity = [TOPIC_POSTINGS, TOPIC_PROFILES, TOPIC_CONTACTS, TOPIC_MATCHES, TOPIC_FEEDBACK]
-    return [TopicSpec(t, partitions) for t in entity] + [TopicSpec(TOPIC_DEAD_LETTER, 1)]
+    return [TopicSpec(t, partitions) for t in entity] + [
+        TopicSpec(TOPIC_DEAD_LETTER, 1),
+        TopicSpec(TOPIC_REJECTED, 1),
+    ]
 
 
 async def main() -> None:

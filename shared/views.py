@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.events import ContactView, PostingView, ProfileMatchView
+from shared.events import ContactView, HomeArea, PostingView, ProfileMatchView
 from shared.models import PostingIn, ProfileIn
 
 
@@ -39,7 +39,7 @@ def profile_match_view(
             "intention",
         },
     )
-    home = {"adcode": profile.home.adcode, "town": profile.home.town}
+    home = HomeArea(adcode=profile.home.adcode, town=profile.home.town)
     return ProfileMatchView(
         id=id,
         version=version,

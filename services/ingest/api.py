@@ -15,13 +15,13 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from services.ingest.imports import apply_rows, parse_sheet
-from services.ingest.outbox import OutboxRelay
 from services.ingest.repository import Conflict, NotFound, Repository
 from services.ingest.settings import IngestSettings
 from services.ingest.spreadsheet import SpreadsheetError, TooManyRows, read_sheet
 from services.ingest.template import XLSX_MEDIA_TYPE, build_template
 from shared.logging import get_logger
 from shared.models import PostingIn, ProfileIn
+from shared.outbox import OutboxRelay
 
 log = get_logger("ingest.api")
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from services.ingest.api import router
 from services.ingest.documents import POSTING, PROFILE
-from services.ingest.outbox import OutboxRelay
+from services.ingest.outbox import ingest_relay
 from services.ingest.repository import Repository
 from services.ingest.settings import IngestSettings
 from shared.bus.base import Bus
@@ -28,11 +28,8 @@ def create_app(
     bus = bus or make_bus(settings)
     store = store or make_store(settings)
     publisher = bus.publisher("ingest")
-    relay = OutboxRelay(
-        {
-            POSTING.collection: store.collection(POSTING.collection),
-            PROFILE.collection: store.collection(PROFILE.collection),
-        },
+    relay = ingest_relay(
+        store,
         publisher,
         interval_s=settings.outbox_interval_s,
         max_backoff_s=settings.outbox_max_backoff_s,

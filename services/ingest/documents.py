@@ -16,7 +16,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from shared.events import TOPIC_CONTACTS, TOPIC_POSTINGS, TOPIC_PROFILES, Envelope, envelope
+from shared.events import (
+    ContactDeleted,
+    ContactRemoved,
+    ContactUpserted,
+    Event,
+    PostingClosed,
+    PostingDeleted,
+    PostingUpserted,
+    ProfileDeleted,
+    ProfileUpserted,
+    revive,
+)
 from shared.models import PostingIn, ProfileIn
 from shared.store.base import Doc
 from shared.views import contact_view, posting_view, profile_match_view
@@ -36,13 +47,13 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def outbox_entry(topic: str, env: Envelope) -> dict[str, Any]:
-    """A serialized envelope plus the topic it goes to (``Envelope`` ignores the extra key)."""
-    return {"topic": topic, **env.model_dump(mode="json")}
+def outbox_entry(event: Event) -> dict[str, Any]:
+    """A serialized event plus the topic it goes to (events ignore the extra key)."""
+    return {"topic": event.topic, **event.model_dump(mode="json")}
 
 
-def entry_envelope(entry: dict[str, Any]) -> tuple[str, Envelope]:
-    return str(entry["topic"]), Envelope.model_validate(entry)
+def entry_event(entry: dict[str, Any]) -> Event:
+    return revive(str(entry["topic"]), entry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,34 +72,24 @@ class Kind:
     def events(self, model: BaseModel, *, id: str, version: int, status: str) -> list[dict[str, Any]]:
         """The outbox entries announcing that entity ``id`` is now at ``version`` with ``status``."""
         if isinstance(model, PostingIn):
-            kind = {"closed": "posting.closed", DELETED: "posting.deleted"}.get(status, "posting.upserted")
             view = posting_view(model, id=id, version=version, status=status)
-            return [
-                outbox_entry(TOPIC_POSTINGS, envelope(type=kind, key=id, payload=view, producer=PRODUCER))
-            ]
+            posting_event = {"closed": PostingClosed, DELETED: PostingDeleted}.get(status, PostingUpserted)
+            return [outbox_entry(posting_event(key=id, payload=view, producer=PRODUCER))]
         assert isinstance(model, ProfileIn)
-        deleted = status == DELETED
         match = profile_match_view(model, id=id, version=version, status=status)
-        contact = contact_view(model, id=id, version=version, active=not deleted)
+        if status == DELETED:
+            return [
+                outbox_entry(ProfileDeleted(key=id, payload=match, producer=PRODUCER)),
+                outbox_entry(
+                    ContactDeleted(
+                        key=id, payload=ContactRemoved(profile_id=id, version=version), producer=PRODUCER
+                    )
+                ),
+            ]
+        contact = contact_view(model, id=id, version=version)
         return [
-            outbox_entry(
-                TOPIC_PROFILES,
-                envelope(
-                    type="profile.deleted" if deleted else "profile.upserted",
-                    key=id,
-                    payload=match,
-                    producer=PRODUCER,
-                ),
-            ),
-            outbox_entry(
-                TOPIC_CONTACTS,
-                envelope(
-                    type="contact.deleted" if deleted else "contact.upserted",
-                    key=id,
-                    payload=contact,
-                    producer=PRODUCER,
-                ),
-            ),
+            outbox_entry(ProfileUpserted(key=id, payload=match, producer=PRODUCER)),
+            outbox_entry(ContactUpserted(key=id, payload=contact, producer=PRODUCER)),
         ]
 
     def status_of(self, model: BaseModel, current: str | None) -> str:

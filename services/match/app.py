@@ -15,7 +15,6 @@ from services.match.scoring import load_policy
 from services.match.settings import MatchSettings
 from shared.bus.base import Bus
 from shared.consume import ConsumerLoop
-from shared.events import TOPIC_FEEDBACK, TOPIC_POSTINGS, TOPIC_PROFILES
 from shared.health import answer_503_when_store_unavailable, health_router
 from shared.metrics import metrics_router
 from shared.runtime import make_bus, make_store
@@ -44,8 +43,7 @@ def create_app(
         loop = ConsumerLoop(
             the_bus,
             group_id=settings.consumer_group,
-            topics=[TOPIC_POSTINGS, TOPIC_PROFILES, TOPIC_FEEDBACK],
-            handler=processor.handle,
+            routes=processor.routes(),
             client_id="match",
         )
         app.state.engine, app.state.store, app.state.loop = engine, the_store, loop

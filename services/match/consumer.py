@@ -19,16 +19,24 @@ from collections.abc import Callable
 from typing import Any
 
 from services.match.engine import MatchChange, MatchEngine
-from shared.bus.base import Publisher, Record
+from shared.bus.base import Publisher
+from shared.consume import Routes
 from shared.events import (
-    TOPIC_MATCHES,
-    Envelope,
-    Feedback,
+    MATCH_EVENTS,
+    Event,
+    FeedbackReplied,
     MatchView,
+    PostingClosed,
+    PostingDeleted,
+    PostingEvent,
+    PostingUpserted,
     PostingView,
+    ProfileDeleted,
+    ProfileEvent,
     ProfileMatchView,
+    ProfileUpserted,
     derived_event_id,
-    envelope,
+    to_record,
     utcnow,
 )
 from shared.logging import get_logger
@@ -75,23 +83,35 @@ class MatchProcessor:
             declines=len(declined),
         )
 
-    async def handle(self, event: Envelope, record: Record) -> None:
-        if event.type.startswith("posting."):
-            payload = dict(event.payload)
-            if event.type == "posting.deleted":
-                payload["status"] = "deleted"
-            await self._apply(event, self.postings, PostingView.model_validate(payload))
-        elif event.type.startswith("profile."):
-            payload = dict(event.payload)
-            if event.type == "profile.deleted":
-                payload["status"] = "deleted"
-            await self._apply(event, self.profiles, ProfileMatchView.model_validate(payload))
-        elif event.type == "feedback.replied":
-            await self._feedback(event, Feedback.model_validate(event.payload))
-        else:
-            log.info("event type ignored", type=event.type)
+    def routes(self) -> Routes:
+        return {
+            PostingUpserted: self.on_posting,
+            PostingClosed: self.on_posting,
+            PostingDeleted: self.on_posting,
+            ProfileUpserted: self.on_profile,
+            ProfileDeleted: self.on_profile,
+            FeedbackReplied: self.on_feedback,
+        }
 
-    async def _apply(self, event: Envelope, coll: Any, view: PostingView | ProfileMatchView) -> None:
+    async def handle(self, event: Event) -> None:
+        """Route one event as the consumer loop would (tests and replays call this directly)."""
+        handler = self.routes().get(type(event))
+        if handler is not None:
+            await handler(event)
+
+    async def on_posting(self, event: PostingEvent) -> None:
+        view = event.payload
+        if isinstance(event, PostingDeleted) and view.status != "deleted":
+            view = view.model_copy(update={"status": "deleted"})
+        await self._apply(event, self.postings, view)
+
+    async def on_profile(self, event: ProfileEvent) -> None:
+        view = event.payload
+        if isinstance(event, ProfileDeleted) and view.status != "deleted":
+            view = view.model_copy(update={"status": "deleted"})
+        await self._apply(event, self.profiles, view)
+
+    async def _apply(self, event: Event, coll: Any, view: PostingView | ProfileMatchView) -> None:
         held = await coll.get(view.id)
         if held is not None and held["version"] > view.version:
             return  # an older snapshot replayed or overtaken: the newer one already counts
@@ -112,7 +132,8 @@ class MatchProcessor:
         if changes:
             log.info("matches changed", source=event.type, entity=view.id, changes=len(changes))
 
-    async def _feedback(self, event: Envelope, reply: Feedback) -> None:
+    async def on_feedback(self, event: FeedbackReplied) -> None:
+        reply = event.payload
         if reply.interested:
             log.info("seeker interested", profile_id=reply.profile_id, posting_id=reply.posting_id)
             return
@@ -152,17 +173,17 @@ class MatchProcessor:
     async def _publish(self, source_event_id: str, changes: list[MatchChange]) -> None:
         if not changes:
             return
-        records = []
-        for change in changes:
-            m = change.match
-            env = envelope(
-                type=f"match.{change.kind}",
-                key=m.profile_id,
-                payload=m,
-                producer="match",
-                event_id=derived_event_id(source_event_id, change.kind, m.match_id),
+        records = [
+            to_record(
+                MATCH_EVENTS[change.kind](
+                    key=change.match.profile_id,
+                    payload=change.match,
+                    producer="match",
+                    event_id=derived_event_id(source_event_id, change.kind, change.match.match_id),
+                )
             )
-            records.append((TOPIC_MATCHES, m.profile_id, env.to_bytes()))
+            for change in changes
+        ]
         await self.publisher.publish_many(records)
 
     async def _persist(self, changes: list[MatchChange]) -> None:

@@ -372,17 +372,15 @@ class MatchEngine:
 
     def _make_summary(self, posting_id: str) -> PostingSummary:
         view = self._postings[posting_id]
-        wage = view.wage or {}
-        adcode = str((view.location or {}).get("adcode", ""))
         return PostingSummary(
             title=view.title,
-            employer=str((view.employer or {}).get("name", "")),
-            wage_min=int(wage.get("min") or 0),
-            wage_max=int(wage.get("max") or wage.get("min") or 0),
+            employer=view.employer.name,
+            wage_min=view.wage.min,
+            wage_max=view.wage.max,
             shift=view.shift,
             benefits=list(view.benefits),
-            place=places.label(adcode),
-            address=(view.location or {}).get("address"),
+            place=places.label(view.location.adcode),
+            address=view.location.address,
             open_positions=max(0, view.headcount - view.filled),
         )
 

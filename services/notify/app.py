@@ -63,7 +63,7 @@ def create_app(
         handler = NotifyHandler(
             the_store, push_channels=[c for c in PUSH_CHANNELS if c in the_channels], clock=clock
         )
-        loop = make_consumer_loop(the_bus, handler)
+        loop = make_consumer_loop(the_bus, handler, settings.consumer_group)
         worker = DeliveryWorker(the_store, the_channels, publisher, settings, clock=clock)
         app.state.store, app.state.loop, app.state.worker = the_store, loop, worker
         app.state.publisher, app.state.channels, app.state.settings = publisher, the_channels, settings

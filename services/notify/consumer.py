@@ -13,9 +13,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.notify import documents as d
-from shared.bus.base import Bus, Record
-from shared.consume import ConsumerLoop
-from shared.events import TOPIC_CONTACTS, TOPIC_MATCHES, ContactView, Envelope, MatchView
+from shared.bus.base import Bus
+from shared.consume import ConsumerLoop, Routes
+from shared.events import (
+    ContactDeleted,
+    ContactUpserted,
+    ContactView,
+    Event,
+    MatchCreated,
+    MatchUpdated,
+    MatchView,
+    MatchWithdrawn,
+)
 from shared.logging import get_logger
 from shared.store.base import Store
 
@@ -36,20 +45,37 @@ class NotifyHandler:
         self._available = set(push_channels)
         self._clock = clock
 
-    async def __call__(self, event: Envelope, record: Record | None = None) -> None:
-        await self.handle(event)
+    def routes(self) -> Routes:
+        return {
+            MatchCreated: self._on_match_event,
+            MatchUpdated: self._on_match_event,
+            MatchWithdrawn: self._on_withdrawn_event,
+            ContactUpserted: self._on_contact_upserted,
+            ContactDeleted: self._on_contact_deleted,
+        }
 
-    async def handle(self, event: Envelope) -> None:
-        if event.type in ("match.created", "match.updated"):
-            await self.on_match(MatchView.model_validate(event.payload), event.occurred_at)
-        elif event.type == "match.withdrawn":
-            await self.on_withdrawn(MatchView.model_validate(event.payload), event.occurred_at)
-        elif event.type == "contact.upserted":
-            await self.on_contact(ContactView.model_validate(event.payload), deleted=False)
-        elif event.type == "contact.deleted":
-            await self.on_contact(_deleted_contact(event), deleted=True)
-        else:
-            log.info("event ignored", type=event.type, event_id=event.event_id)
+    async def handle(self, event: Event) -> None:
+        """Route one event as the consumer loop would (tests and replays call this directly)."""
+        handler = self.routes().get(type(event))
+        if handler is not None:
+            await handler(event)
+
+    async def _on_match_event(self, event: MatchCreated | MatchUpdated) -> None:
+        await self.on_match(event.payload, event.occurred_at)
+
+    async def _on_withdrawn_event(self, event: MatchWithdrawn) -> None:
+        await self.on_withdrawn(event.payload, event.occurred_at)
+
+    async def _on_contact_upserted(self, event: ContactUpserted) -> None:
+        await self.on_contact(event.payload, deleted=False)
+
+    async def _on_contact_deleted(self, event: ContactDeleted) -> None:
+        removed = event.payload
+        version = FINAL_VERSION if removed.version is None else removed.version
+        tombstone = ContactView(
+            profile_id=removed.profile_id, version=version, display_name="", consent=False, active=False
+        )
+        await self.on_contact(tombstone, deleted=True)
 
     # --- matches -------------------------------------------------------------------------------
 
@@ -146,22 +172,10 @@ class NotifyHandler:
 FINAL_VERSION = 2**62
 
 
-def _deleted_contact(event: Envelope) -> ContactView:
-    payload = event.payload
-    return ContactView(
-        profile_id=str(payload.get("profile_id") or event.key),
-        version=int(payload.get("version") or FINAL_VERSION),
-        display_name=str(payload.get("display_name", "")),
-        consent=False,
-        active=False,
-    )
-
-
-def make_consumer_loop(bus: Bus, handler: NotifyHandler) -> ConsumerLoop:
+def make_consumer_loop(bus: Bus, handler: NotifyHandler, group_id: str = "notify") -> ConsumerLoop:
     return ConsumerLoop(
         bus,
-        group_id="notify",
-        topics=[TOPIC_MATCHES, TOPIC_CONTACTS],
-        handler=handler,
+        group_id=group_id,
+        routes=handler.routes(),
         client_id="notify-consumer",
     )

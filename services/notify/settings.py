@@ -19,6 +19,7 @@ class NotifySettings(CommonSettings):
 
     port: int = 8003
     mongodb_db: str = "chunfeng_notify"
+    consumer_group: str = Field(default="notify", description="Kafka consumer group of the notify consumer")
 
     sms_gateway_url: str | None = Field(default=None, description="unset: SMS goes to the file sink")
     wechat_gateway_url: str | None = Field(default=None, description="unset: WeChat goes to the file sink")

@@ -9,7 +9,8 @@ and the mark cleared, so an outage of the bus delays the event but never loses i
 
 A seeker's reply to a recommendation is relayed the same way: the reply endpoint sets
 ``feedback_pending`` (and bumps ``feedback_seq``) with the answer; every tick publishes the
-pending ones as ``feedback.replied`` to match and clears the mark only if no newer reply arrived
+pending ones as ``feedback.replied`` to match (through the shared outbox relay,
+``services/notify/outbox.py``) and clears the mark only if no newer reply arrived
 meanwhile (``where feedback_seq``), so the newest answer is always the last one published.
 """
 
@@ -25,23 +26,15 @@ from zoneinfo import ZoneInfo
 from services.notify import documents as d
 from services.notify.channels.base import Channel, DeliveryError, OutboundMessage
 from services.notify.consumer import Clock, utc_now
+from services.notify.outbox import DEAD_LETTERS, FEEDBACK, notify_relay
 from services.notify.render import render_text
 from services.notify.rules import Rules, backoff_s, deferral, local_day_bounds
 from services.notify.settings import NotifySettings
 from shared.bus.base import Publisher
-from shared.events import (
-    TOPIC_DEAD_LETTER,
-    TOPIC_FEEDBACK,
-    DeadLetter,
-    Feedback,
-    MatchView,
-    derived_event_id,
-    envelope,
-    feedback_event_id,
-)
+from shared.events import MatchView
 from shared.logging import get_logger
 from shared.masking import mask_text
-from shared.metrics import DELIVERIES, EVENTS_PUBLISHED
+from shared.metrics import DELIVERIES
 from shared.store.base import Store
 
 log = get_logger("notify.worker")
@@ -73,7 +66,7 @@ class DeliveryWorker:
         self.recommendations = store.collection(d.RECOMMENDATIONS)
         self.contacts = store.collection(d.CONTACTS)
         self._channels = channels
-        self._publisher = publisher
+        self.outbox = notify_relay(store, publisher, now=clock, batch=settings.worker_batch)
         self._settings = settings
         self._rules = rules_from(settings)
         self._clock = clock
@@ -116,8 +109,7 @@ class DeliveryWorker:
         """One pass: recover expired leases, retry owed dead letters and replies, send what is due."""
         now = self._clock()
         await self._recover_leases(now)
-        await self._flush_dead_letters()
-        await self.flush_feedback()
+        await self.flush_outbox()
         due = await self.deliveries.find(
             {"status": d.PENDING, "due_at": {"$lte": now}},
             sort=[("due_at", 1)],
@@ -282,68 +274,24 @@ class DeliveryWorker:
         await self._publish_dead_letter({**delivery, "attempts": attempts, "last_error": error})
         return 0
 
-    async def _flush_dead_letters(self) -> None:
-        for delivery in await self.deliveries.find({"status": d.DEAD, "dead_letter_pending": True}):
-            await self._publish_dead_letter(delivery)
-
-    async def _publish_dead_letter(self, delivery: dict[str, Any]) -> None:
-        letter = DeadLetter(
-            delivery_id=delivery["_id"],
-            profile_id=delivery["profile_id"],
-            posting_id=delivery["posting_id"],
-            channel=delivery["channel"],
-            attempts=int(delivery.get("attempts", 0)),
-            last_error=str(delivery.get("last_error") or ""),
-        )
-        event = envelope(
-            type="notify.dead_letter",
-            key=delivery["profile_id"],
-            payload=letter,
-            producer="notify",
-            event_id=derived_event_id("notify.dead_letter", delivery["_id"]),
-        )
+    async def flush_outbox(self) -> int:
+        """Publish owed dead letters and replies; how many events went out (0 while the bus is down)."""
         try:
-            await self._publisher.publish(TOPIC_DEAD_LETTER, event.key, event.to_bytes())
+            return await self.outbox.flush()
         except Exception as exc:
-            log.warning("dead letter not published yet", delivery_id=delivery["_id"], error=repr(exc))
-            return
-        EVENTS_PUBLISHED.labels("notify").inc()
-        await self.deliveries.update(delivery["_id"], set={"dead_letter_pending": False})
+            log.warning("outbox not published yet", error=mask_text(repr(exc)))
+            return 0
 
     async def flush_feedback(self) -> int:
         """Publish the seekers' replies not yet told to match; how many were published."""
-        pending = await self.recommendations.find(
-            {"feedback_pending": True}, sort=[("_id", 1)], limit=self._settings.worker_batch
-        )
-        published = 0
-        for rec in pending:
-            reply = rec.get("reply")
-            if not reply:  # cannot happen through the API; do not retry it forever
-                await self.recommendations.update(rec["_id"], set={"feedback_pending": False})
-                continue
-            feedback = Feedback(
-                profile_id=rec["profile_id"],
-                posting_id=rec["posting_id"],
-                interested=bool(reply["interested"]),
-                at=d.as_utc(reply["at"]) or self._clock(),
-            )
-            event = envelope(
-                type="feedback.replied",
-                key=feedback.profile_id,
-                payload=feedback,
-                producer="notify",
-                event_id=feedback_event_id(feedback.profile_id, feedback.posting_id, feedback.interested),
-            )
-            try:
-                await self._publisher.publish(TOPIC_FEEDBACK, event.key, event.to_bytes())
-            except Exception as exc:
-                log.warning("reply not published yet", recommendation_id=rec["_id"], error=repr(exc))
-                return published  # the bus is down: the rest waits for the next tick
-            EVENTS_PUBLISHED.labels("notify").inc()
-            published += 1
-            await self.recommendations.update(
-                rec["_id"],
-                set={"feedback_pending": False},
-                where={"feedback_pending": True, "feedback_seq": rec.get("feedback_seq", 0)},
-            )
-        return published
+        try:
+            return await self.outbox.flush([FEEDBACK])
+        except Exception as exc:
+            log.warning("replies not published yet", error=mask_text(repr(exc)))
+            return 0
+
+    async def _publish_dead_letter(self, delivery: dict[str, Any]) -> None:
+        try:
+            await self.outbox.publish_now(DEAD_LETTERS, delivery)
+        except Exception as exc:  # the mark stays; the next tick's flush publishes it
+            log.warning("dead letter not published yet", delivery_id=delivery["_id"], error=repr(exc))

@@ -16,8 +16,8 @@ def test_same_seed_same_campaign() -> None:
 
 def test_campaign_looks_like_the_reports() -> None:
     c = generate_campaign(3000, 400, seed=1)
-    homes = {p.home["adcode"] for p in c.profiles}
-    sites = {p.location["adcode"] for p in c.postings}
+    homes = {p.home.adcode for p in c.profiles}
+    sites = {p.location.adcode for p in c.postings}
     assert all(places.resolve(code) is not None for code in homes | sites)
     assert {"511025", "422801", "360481", "361104"} <= homes
     assert any(code.startswith("33") for code in sites)  # 浙江 destinations
@@ -28,13 +28,13 @@ def test_campaign_looks_like_the_reports() -> None:
     assert sum(p.availability == "weekdays_only" for p in c.profiles) > 0.08 * len(c.profiles)
     assert any(p.out_of_province for p in c.profiles)
     big = [p for p in c.postings if p.headcount >= 200]
-    assert big and all(p.employer["key_enterprise"] for p in big)
-    assert any(p.employer["name"].startswith("立讯精密") and p.headcount == 5100 for p in c.postings)
-    small = [p.headcount for p in c.postings if not p.employer["key_enterprise"]]
+    assert big and all(p.employer.key_enterprise for p in big)
+    assert any(p.employer.name.startswith("立讯精密") and p.headcount == 5100 for p in c.postings)
+    small = [p.headcount for p in c.postings if not p.employer.key_enterprise]
     assert sum(5 <= h <= 100 for h in small) > 0.9 * len(small)
-    assert all(2500 <= p.wage["min"] <= p.wage["max"] <= 8000 for p in c.postings)
+    assert all(2500 <= p.wage.min <= p.wage.max <= 8000 for p in c.postings)
     assert any(p.shift == "weekday_day" for p in c.postings)
-    assert any("电工证" in p.requirements["certificates"] for p in c.postings)
+    assert any("电工证" in p.requirements.certificates for p in c.postings)
 
 
 def test_arrays_are_fast_and_match_the_views() -> None:

@@ -18,12 +18,8 @@ def test_constraints_flag_what_they_should() -> None:
         ok = feasible(p, i, q, open_left, CAMPAIGN_YEAR)
         for j in np.flatnonzero(ok):
             post, prof = c.postings[j], c.profiles[i]
-            assert set(post.requirements["certificates"]) <= set(prof.certificates)
-            assert (
-                post.requirements["min_age"]
-                <= CAMPAIGN_YEAR - prof.birth_year
-                <= post.requirements["max_age"]
-            )
+            assert set(post.requirements.certificates) <= set(prof.certificates)
+            assert post.requirements.min_age <= CAMPAIGN_YEAR - prof.birth_year <= post.requirements.max_age
             if prof.availability == "weekdays_only":
                 assert post.shift == "weekday_day"
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
 from shared.bus.memory import MemoryBus, MemoryPublisher
-from shared.events import TOPIC_CONTACTS, TOPIC_POSTINGS, TOPIC_PROFILES, Envelope
+from shared.events import TOPIC_CONTACTS, TOPIC_POSTINGS, TOPIC_PROFILES, parse
 from shared.store.memory import MemoryStore
 
 EXAMPLES = Path("/work/shared/examples")
@@ -29,8 +29,8 @@ class Stack:
         settings = IngestSettings(max_upload_bytes=4096, max_import_rows=20)
         self.app = create_app(settings, bus=self.bus, store=self.store)
 
-    def events(self, topic: str) -> list[Envelope]:
-        return [Envelope.from_bytes(r.value) for r in self.bus.records(topic)]
+    def events(self, topic: str) -> list[Any]:
+        return [parse(topic, r.value) for r in self.bus.records(topic)]
 
 
 @pytest.fixture
@@ -99,14 +99,14 @@ def test_posting_lifecycle_and_its_events(client: TestClient, stack: Stack) -> N
     assert client.get("/v1/postings").json()["total"] == 0
     client.__exit__(None, None, None)  # shutdown flushes the outbox
     events = stack.events(TOPIC_POSTINGS)
-    assert [(e.type, e.payload["version"]) for e in events] == [
+    assert [(e.type, e.payload.version) for e in events] == [
         ("posting.upserted", 1),
         ("posting.upserted", 2),
         ("posting.closed", 3),
         ("posting.deleted", 4),
     ]
     assert {e.key for e in events} == {pid}
-    assert events[-1].payload["status"] == "deleted"
+    assert events[-1].payload.status == "deleted"
 
 
 def test_profile_status_and_delete_emit_profile_and_contact_events(client: TestClient, stack: Stack) -> None:
@@ -121,8 +121,11 @@ def test_profile_status_and_delete_emit_profile_and_contact_events(client: TestC
     profiles, contacts = stack.events(TOPIC_PROFILES), stack.events(TOPIC_CONTACTS)
     assert [e.type for e in profiles] == ["profile.upserted", "profile.upserted", "profile.deleted"]
     assert [e.type for e in contacts] == ["contact.upserted", "contact.upserted", "contact.deleted"]
-    assert [e.payload["active"] for e in contacts] == [True, False, False]  # hired: no more pushes
-    assert all("phone" not in e.payload and "name" not in e.payload for e in profiles)
+    # hired: no more pushes; deleted: a tombstone with ids only, no phone
+    assert [e.payload.model_dump().get("active") for e in contacts] == [True, False, None]
+    assert set(contacts[-1].payload.model_dump()) == {"profile_id", "version"}
+    for e in profiles:
+        assert not {"phone", "name", "id_number"} & set(e.payload.model_dump())
 
 
 def test_list_is_newest_first_bounded_and_paged(client: TestClient) -> None:

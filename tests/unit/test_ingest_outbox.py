@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
 from services.ingest.documents import POSTING, PROFILE
-from services.ingest.outbox import OutboxRelay
+from services.ingest.outbox import ingest_relay
 from services.ingest.repository import Repository
 from shared.bus.base import BusUnavailable, Publisher
-from shared.events import TOPIC_CONTACTS, TOPIC_POSTINGS, TOPIC_PROFILES, Envelope
+from shared.events import TOPIC_CONTACTS, TOPIC_POSTINGS, TOPIC_PROFILES, parse
 from shared.models import PostingIn, ProfileIn
+from shared.outbox import OutboxRelay
 from shared.store.memory import MemoryStore
 
 POSTING_IN = PostingIn.model_validate(
@@ -36,7 +37,7 @@ class FakePublisher(Publisher):
     def __init__(self) -> None:
         self.down = False
         self.fail_after: int | None = None  # succeed this many more times, then fail
-        self.records: list[tuple[str, str, Envelope]] = []
+        self.records: list[tuple[str, str, Any]] = []
         self.on_publish: Callable[[], Awaitable[None]] | None = None
         self.published = asyncio.Event()
         self.attempted = asyncio.Event()
@@ -56,7 +57,7 @@ class FakePublisher(Publisher):
             self.fail_after -= 1
         if self.down:
             raise BusUnavailable("no broker")
-        self.records.append((topic, key, Envelope.from_bytes(value)))
+        self.records.append((topic, key, parse(topic, value)))
         self.published.set()
         if self.on_publish is not None:
             hook, self.on_publish = self.on_publish, None
@@ -78,8 +79,7 @@ def publisher() -> FakePublisher:
 
 @pytest.fixture
 def relay(store: MemoryStore, publisher: FakePublisher) -> OutboxRelay:
-    cols = {k.collection: store.collection(k.collection) for k in (POSTING, PROFILE)}
-    return OutboxRelay(cols, publisher, interval_s=0.05, max_backoff_s=0.2)
+    return ingest_relay(store, publisher, interval_s=0.05, max_backoff_s=0.2)
 
 
 async def test_write_succeeds_while_bus_down_and_events_publish_once_back(
@@ -102,7 +102,7 @@ async def test_write_succeeds_while_bus_down_and_events_publish_once_back(
     assert len(ids) == len(set(ids)) == 4
     assert await relay.pending() == {"postings": 0, "profiles": 0}
 
-    by_topic = [(t, k, e.type, e.payload.get("version")) for t, k, e in publisher.records]
+    by_topic = [(t, k, e.type, e.payload.version) for t, k, e in publisher.records]
     assert (TOPIC_POSTINGS, posting["id"], "posting.upserted", 1) in by_topic
     assert by_topic.index((TOPIC_POSTINGS, posting["id"], "posting.upserted", 1)) < by_topic.index(
         (TOPIC_POSTINGS, posting["id"], "posting.closed", 2)
@@ -120,9 +120,9 @@ async def test_profile_events_carry_least_data(
     await relay.flush()
     match = next(e for t, _, e in publisher.records if t == TOPIC_PROFILES)
     contact = next(e for t, _, e in publisher.records if t == TOPIC_CONTACTS)
-    assert "13912345678" not in json.dumps(match.payload, ensure_ascii=False)
-    assert "王小梅" not in json.dumps(match.payload, ensure_ascii=False)
-    assert contact.payload["phone"] == "13912345678" and contact.payload["display_name"] == "王**"
+    assert "13912345678" not in match.payload.model_dump_json()
+    assert "王小梅" not in match.payload.model_dump_json()
+    assert contact.payload.phone == "13912345678" and contact.payload.display_name == "王**"
 
 
 async def test_failure_mid_document_republishes_with_the_same_event_ids(
@@ -201,11 +201,7 @@ async def test_stop_with_bus_down_keeps_events_pending(
 async def test_a_kicked_write_is_published_by_id_without_a_collection_sweep(
     store: MemoryStore, publisher: FakePublisher
 ) -> None:
-    relay = OutboxRelay(
-        {"postings": store.collection("postings"), "profiles": store.collection("profiles")},
-        publisher,
-        interval_s=3600,  # the periodic sweep will not come during this test
-    )
+    relay = ingest_relay(store, publisher, interval_s=3600)  # no periodic sweep during this test
     postings = Repository(store, POSTING, on_write=relay.kick)
     await relay.start()
     try:

@@ -6,6 +6,7 @@ import random
 
 from services.match.scoring import load_policy, score_pair
 from shared.events import PostingView, ProfileMatchView
+from shared.models import Location, Requirements
 from tests.unit.match_fixtures import posting, profile, world
 
 POLICY = load_policy()
@@ -60,8 +61,8 @@ def test_shift_constraint_directly() -> None:
 
 def test_far_job_only_with_region_flags_or_relocation() -> None:
     prof, post = _pair()
-    far_same_province = post.model_copy(update={"location": {"adcode": "421088"}})  # 监利, ~300 km
-    other_province = post.model_copy(update={"location": {"adcode": "331082"}})  # 台州临海
+    far_same_province = post.model_copy(update={"location": Location(adcode="421088")})  # 监利, ~300 km
+    other_province = post.model_copy(update={"location": Location(adcode="331082")})  # 台州临海
     assert score_pair(prof, far_same_province, POLICY, year=YEAR) is None
     assert score_pair(prof, other_province, POLICY, year=YEAR) is None
     whole = prof.model_copy(update={"whole_province": True})
@@ -80,7 +81,7 @@ def test_far_job_only_with_region_flags_or_relocation() -> None:
 def test_missing_licence_fails_and_synonym_passes() -> None:
     prof, post = _pair()
     req = {"min_age": 18, "max_age": 60, "certificates": ["电工证"]}
-    needs = post.model_copy(update={"requirements": req})
+    needs = post.model_copy(update={"requirements": Requirements.model_validate(req)})
     assert score_pair(prof.model_copy(update={"certificates": []}), needs, POLICY, year=YEAR) is None
     assert score_pair(prof.model_copy(update={"certificates": ["叉车证"]}), needs, POLICY, year=YEAR) is None
     ok = prof.model_copy(update={"certificates": ["低压电工证"]})
@@ -102,5 +103,5 @@ def test_closed_full_or_not_looking_never_match() -> None:
     assert score_pair(prof, post.model_copy(update={"status": "closed"}), POLICY, year=YEAR) is None
     assert score_pair(prof, post.model_copy(update={"filled": post.headcount}), POLICY, year=YEAR) is None
     assert score_pair(prof.model_copy(update={"status": "hired"}), post, POLICY, year=YEAR) is None
-    nowhere = post.model_copy(update={"location": {"adcode": "999999"}})
+    nowhere = post.model_copy(update={"location": Location.model_construct(adcode="999999")})
     assert score_pair(prof, nowhere, POLICY, year=YEAR) is None

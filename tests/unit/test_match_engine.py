@@ -185,7 +185,7 @@ def test_capacity_and_constraints_hold_on_a_random_campaign() -> None:
     for s in profiles:
         ms = e.matches_for_profile(s.id)
         assert len(ms) <= POLICY.top_k
-        employers = [by_id[m.posting_id].employer["name"] for m in ms]
+        employers = [by_id[m.posting_id].employer.name for m in ms]
         assert all(employers.count(x) <= POLICY.max_per_employer for x in employers)
         if s.availability == "weekdays_only":
             assert all(by_id[m.posting_id].shift == "weekday_day" for m in ms)

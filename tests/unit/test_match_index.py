@@ -6,6 +6,7 @@ import pytest
 
 from services.match.index import MatchIndex
 from services.match.scoring import load_policy, score_pair
+from shared.models import Location
 from tests.unit.match_fixtures import world
 
 YEAR = 2026
@@ -81,7 +82,8 @@ def test_remove_update_and_exclude() -> None:
     assert index.postings.remove(best)
     assert best not in [i for i, _ in index.top_postings_for_profile(prof, 5)]
     # re-adding a moved posting (new county) must not duplicate it
-    moved = next(p for p in postings if p.id == best).model_copy(update={"location": {"adcode": "330702"}})
+    best_view = next(p for p in postings if p.id == best)
+    moved = best_view.model_copy(update={"location": Location(adcode="330702")})
     index.postings.add(moved)
     index.postings.add(moved)
     ids = [

@@ -11,10 +11,10 @@ import pytest
 
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
-from services.notify.testing import FakeChannel, FakeClock, contact_event, match_event
 from shared.bus.memory import MemoryBus
-from shared.events import TOPIC_CONTACTS, TOPIC_MATCHES, Envelope
+from shared.events import TOPIC_CONTACTS, TOPIC_MATCHES, Event
 from shared.store.memory import MemoryStore
+from tests.unit.notify_fakes import FakeChannel, FakeClock, contact_event, match_event
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Service:
     bus: MemoryBus
     sms: FakeChannel
 
-    async def publish(self, topic: str, event: Envelope) -> None:
+    async def publish(self, topic: str, event: Event) -> None:
         await self.bus.publisher("test").publish(topic, event.key, event.to_bytes())
 
     async def until(self, path: str, predicate: Any, params: dict[str, Any] | None = None) -> Any:

@@ -14,12 +14,19 @@ from fastapi import FastAPI
 from services.notify import documents as d
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
-from services.notify.testing import FakeChannel, FakeClock, contact_event, match_event
 from services.notify.worker import DeliveryWorker
 from shared.bus.base import Publisher
 from shared.bus.memory import MemoryBus
-from shared.events import TOPIC_CONTACTS, TOPIC_FEEDBACK, TOPIC_MATCHES, Envelope, Feedback, feedback_event_id
+from shared.events import (
+    TOPIC_CONTACTS,
+    TOPIC_FEEDBACK,
+    TOPIC_MATCHES,
+    FeedbackReplied,
+    feedback_event_id,
+    parse,
+)
 from shared.store.memory import MemoryStore
+from tests.unit.notify_fakes import FakeChannel, FakeClock, contact_event, match_event
 
 
 class FlakyPublisher(Publisher):
@@ -62,8 +69,10 @@ class Service:
         worker: DeliveryWorker = self.app.state.worker
         return worker
 
-    def feedback(self) -> list[Envelope]:
-        return [Envelope.from_bytes(r.value) for r in self.bus.records(TOPIC_FEEDBACK)]
+    def feedback(self) -> list[FeedbackReplied]:
+        events = [parse(TOPIC_FEEDBACK, r.value) for r in self.bus.records(TOPIC_FEEDBACK)]
+        assert all(isinstance(e, FeedbackReplied) for e in events)
+        return events  # type: ignore[return-value]
 
     async def rec(self) -> dict[str, object]:
         doc = await self.store.collection(d.RECOMMENDATIONS).get("p1:j1")
@@ -104,9 +113,14 @@ async def test_reply_marks_feedback_pending_and_is_published_once(service: Servi
     event = events[0]
     assert event.type == "feedback.replied" and event.key == "p1" and event.producer == "notify"
     assert event.event_id == feedback_event_id("p1", "j1", False)
-    feedback = Feedback.model_validate(event.payload)
+    feedback = event.payload
     assert (feedback.profile_id, feedback.posting_id, feedback.interested) == ("p1", "j1", False)
-    assert set(event.payload) == {"profile_id", "posting_id", "interested", "at"}  # no phone, no name
+    assert set(event.payload.model_dump()) == {
+        "profile_id",
+        "posting_id",
+        "interested",
+        "at",
+    }  # no phone, no name
     assert (await service.rec())["feedback_pending"] is False
 
 
@@ -120,7 +134,7 @@ async def test_reply_is_accepted_while_the_bus_is_down_and_published_when_back(s
     await service.worker.run_once()
     await service.worker.run_once()
     events = service.feedback()
-    assert len(events) == 1 and events[0].payload["interested"] is True
+    assert len(events) == 1 and events[0].payload.interested is True
     assert (await service.rec())["feedback_pending"] is False
 
 
@@ -128,7 +142,7 @@ async def test_a_changed_answer_before_the_relay_publishes_only_the_latest(servi
     await service.http.post("/v1/inbox/p1/j1/reply", json={"interested": True})
     await service.http.post("/v1/inbox/p1/j1/reply", json={"interested": False})
     await service.worker.flush_feedback()
-    assert [e.payload["interested"] for e in service.feedback()] == [False]
+    assert [e.payload.interested for e in service.feedback()] == [False]
 
 
 async def test_clearing_the_mark_does_not_swallow_a_newer_reply(service: Service) -> None:
@@ -141,5 +155,5 @@ async def test_clearing_the_mark_does_not_swallow_a_newer_reply(service: Service
     assert await service.worker.flush_feedback() == 1
     assert (await service.rec())["feedback_pending"] is True  # the guard kept the newer one
     assert await service.worker.flush_feedback() == 1
-    assert [e.payload["interested"] for e in service.feedback()] == [True, False]
+    assert [e.payload.interested for e in service.feedback()] == [True, False]
     assert (await service.rec())["feedback_pending"] is False

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 from services.notify import documents as d
 from services.notify.consumer import NotifyHandler
-from services.notify.testing import FakeClock, contact_event, match_event
 from shared.store.memory import MemoryStore
+from tests.unit.notify_fakes import FakeClock, contact_event, match_event
 
 T0 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 

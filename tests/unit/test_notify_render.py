@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from services.notify.render import render_text
-from services.notify.testing import match_payload
 from shared.events import MatchView
+from tests.unit.notify_fakes import match_payload
 
 
 def test_sms_text_is_the_chinese_recommendation_with_reason() -> None:

@@ -6,13 +6,13 @@ from services.notify import documents as d
 from services.notify.channels.base import DeliveryError
 from services.notify.consumer import NotifyHandler
 from services.notify.settings import NotifySettings
-from services.notify.testing import FakeChannel, FakeClock, contact_event, match_event
 from services.notify.worker import DeliveryWorker
 from shared.bus.base import Publisher
 from shared.bus.memory import MemoryBus
-from shared.events import TOPIC_DEAD_LETTER, DeadLetter, Envelope
+from shared.events import TOPIC_DEAD_LETTER, DeliveryDead, parse
 from shared.store.memory import MemoryStore
 from tests.unit.fakes import FlakyPublisher
+from tests.unit.notify_fakes import FakeChannel, FakeClock, contact_event, match_event
 
 T0 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -40,8 +40,10 @@ class Rig:
         assert doc is not None
         return doc
 
-    def dead_letters(self) -> list[Envelope]:
-        return [Envelope.from_bytes(r.value) for r in self.bus.records(TOPIC_DEAD_LETTER)]
+    def dead_letters(self) -> list[DeliveryDead]:
+        events = [parse(TOPIC_DEAD_LETTER, r.value) for r in self.bus.records(TOPIC_DEAD_LETTER)]
+        assert all(isinstance(e, DeliveryDead) for e in events)
+        return events  # type: ignore[return-value]
 
 
 async def test_due_delivery_is_sent_once_with_rendered_text_and_idempotency_key() -> None:
@@ -78,7 +80,7 @@ async def test_failing_channel_retries_with_backoff_then_dead_letters_once() -> 
     assert doc["status"] == "dead" and doc["attempts"] == 3 and rig.sms.calls == 3
     letters = rig.dead_letters()
     assert len(letters) == 1 and letters[0].key == "p1"
-    letter = DeadLetter.model_validate(letters[0].payload)
+    letter = letters[0].payload
     assert letter.delivery_id == "p1:j1:sms" and letter.attempts == 3
     rig.clock.advance(hours=1)
     await rig.worker.run_once()

@@ -7,11 +7,10 @@ disagree on how a view is read (which texts count as skills, how certificates ar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from shared import places
 from shared.events import PostingView, ProfileMatchView
-from shared.models import Benefit, Group
+from shared.models import Benefit, Employer, Group
 
 from . import text
 from .policy import Policy
@@ -61,14 +60,14 @@ class ProfileFeatures:
     vector: dict[str, float]
 
 
-def employer_key(employer: dict[str, Any]) -> str:
+def employer_key(employer: Employer) -> str:
     """One employer across its postings: the credit code when given, else the name."""
-    return str(employer.get("credit_code") or employer.get("name") or "")
+    return employer.credit_code or employer.name
 
 
 def posting_features(view: PostingView, policy: Policy) -> PostingFeatures:
-    req = view.requirements or {}
-    certs = text.certificates(req.get("certificates") or [])
+    req = view.requirements
+    certs = text.certificates(req.certificates)
     vector = text.skill_vector(
         [
             (view.title, 2.0),
@@ -79,20 +78,20 @@ def posting_features(view: PostingView, policy: Policy) -> PostingFeatures:
         ],
         policy.skills.max_tokens,
     )
-    wage = view.wage or {}
-    open_positions = max(0, int(view.headcount) - int(view.filled))
+    wage = view.wage
+    open_positions = max(0, view.headcount - view.filled)
     return PostingFeatures(
         id=view.id,
-        place=places.resolve(str((view.location or {}).get("adcode", ""))),
-        employer=employer_key(view.employer or {}),
-        key_enterprise=bool((view.employer or {}).get("key_enterprise")),
-        wage_min=int(wage.get("min") or 0),
-        wage_max=int(wage.get("max") or wage.get("min") or 0),
-        piece_rate=bool(wage.get("piece_rate")),
-        shift=view.shift if view.shift in SHIFT_CODES else "day",
-        benefits=frozenset(b for b in view.benefits if b in BENEFITS),
-        min_age=int(req.get("min_age") or 16),
-        max_age=int(req.get("max_age") or 60),
+        place=places.resolve(view.location.adcode),
+        employer=employer_key(view.employer),
+        key_enterprise=view.employer.key_enterprise,
+        wage_min=wage.min,
+        wage_max=wage.max,
+        piece_rate=wage.piece_rate,
+        shift=str(view.shift),
+        benefits=frozenset(str(b) for b in view.benefits),
+        min_age=req.min_age,
+        max_age=req.max_age,
         certificates=certs,
         open_positions=open_positions,
         is_open=view.status == "open",
@@ -113,17 +112,17 @@ def profile_features(view: ProfileMatchView, policy: Policy) -> ProfileFeatures:
     )
     return ProfileFeatures(
         id=view.id,
-        place=places.resolve(str((view.home or {}).get("adcode", ""))),
-        birth_year=int(view.birth_year),
-        desired_wage=int(view.desired_wage) if view.desired_wage else None,
-        max_commute_km=float(view.max_commute_km),
-        whole_province=bool(view.whole_province),
-        out_of_province=bool(view.out_of_province),
-        relocate=bool(view.relocate),
-        availability=view.availability if view.availability in AVAILABILITY_CODES else "any",
+        place=places.resolve(view.home.adcode),
+        birth_year=view.birth_year,
+        desired_wage=view.desired_wage or None,
+        max_commute_km=view.max_commute_km,
+        whole_province=view.whole_province,
+        out_of_province=view.out_of_province,
+        relocate=view.relocate,
+        availability=str(view.availability),
         care=text.implies_care(view.intention + " " + view.experience),
-        needs=frozenset(b for b in view.needs_benefits if b in BENEFITS),
-        groups=frozenset(g for g in view.groups if g in GROUPS),
+        needs=frozenset(str(b) for b in view.needs_benefits),
+        groups=frozenset(str(g) for g in view.groups),
         certificates=certs,
         looking=view.status == "looking",
         vector=vector,

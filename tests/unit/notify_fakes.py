@@ -1,4 +1,4 @@
-"""Fakes for notify's tests and demos: a settable clock, a scripted channel, event builders."""
+"""Fakes for notify's tests: a settable clock, a scripted channel, typed event builders."""
 
 from __future__ import annotations
 
@@ -7,7 +7,26 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.notify.channels.base import Channel, DeliveryError, OutboundMessage
-from shared.events import Envelope, envelope
+from shared.events import (
+    ContactDeleted,
+    ContactEvent,
+    ContactRemoved,
+    ContactUpserted,
+    ContactView,
+    MatchCreated,
+    MatchEvent,
+    MatchUpdated,
+    MatchView,
+    MatchWithdrawn,
+    new_event_id,
+    utcnow,
+)
+
+MATCH_TYPES: dict[str, type[MatchCreated | MatchUpdated | MatchWithdrawn]] = {
+    "match.created": MatchCreated,
+    "match.updated": MatchUpdated,
+    "match.withdrawn": MatchWithdrawn,
+}
 
 
 class FakeClock:
@@ -69,15 +88,23 @@ def match_payload(profile_id: str = "p1", posting_id: str = "j1", **extra: Any) 
 
 def match_event(
     type: str = "match.created", *, at: datetime | None = None, event_id: str | None = None, **kw: Any
-) -> Envelope:
-    payload = match_payload(**kw)
-    env = envelope(type=type, key=payload["profile_id"], payload=payload, producer="match", event_id=event_id)
-    return env.model_copy(update={"occurred_at": at}) if at is not None else env
+) -> MatchEvent:
+    payload = MatchView.model_validate(match_payload(**kw))
+    return MATCH_TYPES[type](
+        key=payload.profile_id,
+        payload=payload,
+        producer="match",
+        event_id=event_id or new_event_id(),
+        occurred_at=at or utcnow(),
+    )
 
 
 def contact_event(
     profile_id: str = "p1", version: int | None = 1, *, type: str = "contact.upserted", **extra: Any
-) -> Envelope:
+) -> ContactEvent:
+    if type == "contact.deleted":
+        removed = ContactRemoved(profile_id=profile_id, version=version)
+        return ContactDeleted(key=profile_id, payload=removed, producer="ingest")
     payload: dict[str, Any] = {
         "profile_id": profile_id,
         "version": version,
@@ -90,4 +117,4 @@ def contact_event(
         "active": True,
     }
     payload.update(extra)
-    return envelope(type=type, key=profile_id, payload=payload, producer="ingest")
+    return ContactUpserted(key=profile_id, payload=ContactView.model_validate(payload), producer="ingest")

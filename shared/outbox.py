@@ -1,0 +1,247 @@
+"""The transactional outbox relay: publishes the events that writes left in their documents.
+
+Every service that must announce a change it stored uses this one relay: ingest's postings and
+profiles (the entity document carries its events), notify's undeliverable messages and seekers'
+replies (the delivery or recommendation document carries a "to publish" mark). An
+``OutboxSource`` says, for one collection, which documents are pending, which events a pending
+document stands for, and how to clear it.
+
+A request writes the entity and its events in one document, then kicks the relay, so on the
+happy path an event reaches the bus a few milliseconds after the 201. When the bus is down the
+write has still succeeded; the relay keeps the events in the documents and retries with
+capped backoff until the bus is back. Nothing is lost, and since an event keeps the
+``event_id`` it was given when written, a republished duplicate is recognised by consumers.
+
+Exactly one task per process publishes, so the events of one entity are never interleaved.
+A kick names the document just written, and the relay publishes it by id; the sweep over every
+pending document (a query that FerretDB's SQLite backend answers by scanning the collection)
+runs only once per interval, after a failure, and at start and stop, so a burst of writes does
+not cost one collection scan each.
+A document is cleared only if it did not move since it was read (the source's guard, e.g. its
+version); otherwise the next round republishes it along with the newer events (duplicates are
+harmless, loss is not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.bus.base import Publisher
+from shared.events import Event, to_record
+from shared.logging import get_logger
+from shared.metrics import EVENTS_PUBLISHED
+from shared.store.base import Collection, Doc, Sort, Where
+
+log = get_logger("outbox")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSource:
+    """One collection whose documents carry events not yet published.
+
+    ``events`` turns a pending document into the events it stands for (in publishing order);
+    ``clear`` gives the update that marks it published and the guard under which that update
+    may apply (so that a document changed meanwhile stays pending and is published again).
+    """
+
+    collection: Collection
+    pending: Where
+    events: Callable[[Doc], Sequence[Event]]
+    clear: Callable[[Doc], tuple[dict[str, Any], Where | None]]
+    order: Sort = (("updated_at", 1),)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        sources: Mapping[str, OutboxSource],
+        publisher: Publisher,
+        *,
+        producer: str,
+        interval_s: float = 1.0,
+        max_backoff_s: float = 30.0,
+        batch: int = 200,
+    ) -> None:
+        self._sources = dict(sources)
+        self._publisher = publisher
+        self._producer = producer
+        self._interval_s = interval_s
+        self._max_backoff_s = max_backoff_s
+        self._batch = batch
+        self._kicked = asyncio.Event()
+        self._hot: dict[str, set[str]] = {}
+        self._sweep_due = True
+        self._last_sweep = 0.0
+        self._stopping = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self.published = 0
+        self.failures = 0
+        self.last_error: str | None = None
+        self.last_error_at: str | None = None
+        self.last_success_at: str | None = None
+        self.backoff_s = 0.0
+
+    def kick(self, collection: str | None = None, id: str | None = None) -> None:
+        """Ask for a round now (cheap; call it right after a write, naming what was written)."""
+        if collection is not None and id is not None and collection in self._sources:
+            self._hot.setdefault(collection, set()).add(id)
+        else:
+            self._sweep_due = True
+        self._kicked.set()
+
+    async def start(self) -> None:
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._run(), name=f"{self._producer}-outbox-relay")
+
+    async def stop(self, *, final_flush: bool = True, timeout_s: float = 10.0) -> None:
+        """Stop the loop, then try one last round so a clean shutdown leaves nothing pending."""
+        self._stopping.set()
+        self._kicked.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=timeout_s)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+            self._task = None
+        if final_flush:
+            try:
+                await asyncio.wait_for(self.flush(), timeout=timeout_s)
+            except Exception as exc:  # the documents keep the events; the next start publishes them
+                log.warning("final outbox flush failed; events stay pending", error=repr(exc))
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def pending(self) -> dict[str, int]:
+        """Documents with unpublished events, per collection (an indexed count, cheap to poll)."""
+        return {name: await src.collection.count(src.pending) for name, src in self._sources.items()}
+
+    async def stats(self) -> dict[str, Any]:
+        pending = await self.pending()
+        return {
+            "running": self.running,
+            "pending_documents": sum(pending.values()),
+            "pending_by_collection": pending,
+            "published": self.published,
+            "failures": self.failures,
+            "backoff_s": self.backoff_s,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+            "last_success_at": self.last_success_at,
+        }
+
+    async def flush(self, names: Sequence[str] | None = None) -> int:
+        """One round over every source (or those named); returns the number of events published.
+
+        Raises what the bus or the store raised; documents not yet cleared stay pending.
+        """
+        async with self._lock:
+            total = 0
+            for name, src in self._sources.items():
+                if names is not None and name not in names:
+                    continue
+                while True:
+                    docs = await self._pending_docs(src, limit=self._batch)
+                    if not docs:
+                        break
+                    cleared = 0
+                    for doc in docs:
+                        published, ok = await self._publish_and_clear(src, doc)
+                        total += published
+                        cleared += ok
+                    if len(docs) < self._batch or cleared == 0:
+                        break  # what is left moved meanwhile; the next round takes it
+            return total
+
+    async def flush_hot(self) -> int:
+        """Publish the documents named by kicks since the last round, each fetched by id."""
+        async with self._lock:
+            hot, self._hot = self._hot, {}
+            total = 0
+            try:
+                for name, ids in hot.items():
+                    src = self._sources[name]
+                    for id in sorted(ids):
+                        doc = await src.collection.get(id)
+                        if doc is not None and _matches(doc, src.pending):
+                            total += (await self._publish_and_clear(src, doc))[0]
+            except Exception:
+                self._sweep_due = True  # the sweep finds whatever this round left pending
+                raise
+            return total
+
+    async def publish_now(self, name: str, doc: Doc) -> int:
+        """Publish and clear one pending document at once (a caller that must not wait a round)."""
+        async with self._lock:
+            return (await self._publish_and_clear(self._sources[name], doc))[0]
+
+    async def _publish_and_clear(self, src: OutboxSource, doc: Doc) -> tuple[int, bool]:
+        events = list(src.events(doc))
+        if events:
+            await self._publisher.publish_many([to_record(e) for e in events])
+            self.published += len(events)
+            EVENTS_PUBLISHED.labels(self._producer).inc(len(events))
+        set_, where = src.clear(doc)
+        ok = await src.collection.update(doc["_id"], set=set_, where=where)
+        return len(events), ok
+
+    @staticmethod
+    async def _pending_docs(src: OutboxSource, *, limit: int) -> list[Doc]:
+        return await src.collection.find(src.pending, sort=src.order, limit=limit)
+
+    async def _run(self) -> None:
+        delay = 0.0
+        while not self._stopping.is_set():
+            if delay:
+                # Backing off: kicks are ignored, only stopping cuts the wait short.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._kicked.wait(), timeout=self._interval_s)
+            self._kicked.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                overdue = time.monotonic() - self._last_sweep >= self._interval_s
+                if self._sweep_due or delay > 0 or overdue:
+                    self._sweep_due = False
+                    self._hot.clear()  # the sweep covers them
+                    n = await self.flush()
+                    self._last_sweep = time.monotonic()
+                else:
+                    n = await self.flush_hot()
+            except Exception as exc:
+                self._sweep_due = True
+                self.failures += 1
+                self.last_error = repr(exc)
+                self.last_error_at = now_iso()
+                delay = min(max(delay * 2, 0.1), self._max_backoff_s)
+                self.backoff_s = delay
+                log.warning("outbox publish failed, will retry", error=repr(exc), retry_in_s=delay)
+                continue
+            if delay:
+                log.info("outbox publishing resumed", published=n)
+            delay = 0.0
+            self.backoff_s = 0.0
+            if n:
+                self.last_success_at = now_iso()
+
+
+def _matches(doc: Doc, pending: Where) -> bool:
+    """Whether a document fetched by id is still pending (equality filters only, as sources use)."""
+    return all(doc.get(k) == v for k, v in pending.items())
