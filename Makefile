@@ -11,6 +11,7 @@
 #   make infra-fetch  download Kafka 4.1.1 and build FerretDB v1.24.2 (once)
 #   make test         unit tests, then integration tests (these start the stack themselves)
 #   make lint         ruff and mypy
+#   make schemas      regenerate docs/events/*.schema.json from the event classes
 #   make eval         matching quality evaluation
 #   make bench        matching benchmark
 #   make clean-state  stop the infra and delete ./var
@@ -24,7 +25,7 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 PY := .venv/bin/python
 DEVSTACK := $(PY) scripts/devstack.py
 
-.PHONY: help venv infra-fetch run stack infra-up infra-down test lint eval bench clean-state
+.PHONY: help venv infra-fetch run stack infra-up infra-down test lint schemas eval bench clean-state
 
 help:
 	@sed -n '1,/^$$/p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -60,6 +61,9 @@ lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m mypy scripts/devstack.py
+
+schemas: venv
+	$(PY) -m shared.schemas
 
 eval: venv
 	$(PY) -m services.match.eval

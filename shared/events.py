@@ -410,7 +410,3 @@ def original_text(raw: bytes) -> str:
 def feedback_event_id(profile_id: str, posting_id: str, interested: bool) -> str:
     """The same answer to the same recommendation is one event in effect, however often sent."""
     return derived_event_id(profile_id, posting_id, str(interested))
-
-
-def event_schema(cls: type[Event]) -> dict[str, Any]:
-    return cls.model_json_schema(mode="serialization")

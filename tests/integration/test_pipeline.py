@@ -93,6 +93,8 @@ def test_events_are_plain_json_with_id_and_schema_version(stack: Stack, http: ht
     for name in ("postings", "profiles", "contacts", "matches"):
         raw = wait_for(lambda n=name: asyncio.run(_read_topic(stack.topic(n))), timeout=20)
         for value in raw:
+            if b"dlq-" in value:
+                continue  # test_dead_letter's deliberately bad records, not the system's events
             event = json.loads(value)
             assert event["event_id"] and event["schema_version"] == 1 and event["key"], event
     # least data: the profile events that match reads carry no phone number and no name
