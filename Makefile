@@ -12,8 +12,10 @@
 #   make test         unit tests, then integration tests (these start the stack themselves)
 #   make lint         ruff and mypy
 #   make schemas      regenerate docs/events/*.schema.json from the event classes
-#   make eval         matching quality evaluation
-#   make bench        matching benchmark
+#   make eval         matching quality on a seeded simulated campaign (evaluation/, ~1 min);
+#                     rewrites eval-results.json and docs/quality.md
+#   make bench        benchmarks (bench/; today the match index at 10k/100k/1M, minutes);
+#                     BENCH_ARGS passes options, e.g. BENCH_ARGS='--sizes 10000 --queries 50'
 #   make clean-state  stop the infra and delete ./var
 
 SHELL := bash
@@ -66,10 +68,10 @@ schemas: venv
 	$(PY) -m shared.schemas
 
 eval: venv
-	$(PY) -m services.match.eval
+	$(PY) -m evaluation
 
 bench: venv
-	$(PY) -m services.match.bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean-state:
 	bash scripts/kafka.sh stop

@@ -1,6 +1,6 @@
 from collections import Counter
 
-from services.match.eval.generator import generate_arrays, generate_campaign, posting_view, profile_view
+from evaluation.generator import generate_arrays, generate_campaign, posting_view, profile_view
 from shared import places
 from shared.models import Group
 

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from services.match.eval.metrics import dcg, gini, max_congestion, ndcg_at_k
+from evaluation.metrics import dcg, gini, max_congestion, ndcg_at_k
 
 
 def test_dcg_by_hand() -> None:

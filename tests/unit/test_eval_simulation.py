@@ -1,10 +1,10 @@
 import numpy as np
 
-from services.match.eval.baselines import KeywordOnly, NearestFeasible, RandomFeasible
-from services.match.eval.constraints import feasible, violations
-from services.match.eval.generator import CAMPAIGN_YEAR, generate_campaign
-from services.match.eval.matcher import PairwiseMatcher
-from services.match.eval.simulation import World, simulate
+from evaluation.baselines import KeywordOnly, NearestFeasible, RandomFeasible
+from evaluation.constraints import feasible, violations
+from evaluation.generator import CAMPAIGN_YEAR, generate_campaign
+from evaluation.matcher import PairwiseMatcher
+from evaluation.simulation import World, simulate
 
 
 def test_constraints_flag_what_they_should() -> None:
@@ -40,7 +40,7 @@ def test_tiny_simulation_matcher_has_no_violations() -> None:
 
 
 def test_declines_reach_the_engine_matcher_and_are_never_offered_again() -> None:
-    from services.match.eval.matcher import EngineMatcher
+    from evaluation.matcher import EngineMatcher
 
     c = generate_campaign(300, 40, seed=3)
     world = World.build(c, seed=3)

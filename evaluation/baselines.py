@@ -16,9 +16,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from services.match.eval.constraints import feasible
-from services.match.eval.generator import Campaign
-from services.match.eval.preferences import county_distances
+from evaluation.constraints import feasible
+from evaluation.generator import Campaign
+from evaluation.preferences import county_distances
 from services.match.scoring.text import tokens
 
 Recs = dict[int, list[int]]

@@ -1,6 +1,6 @@
 """The campaign's world as the seed reports describe it: counties, job kinds, key enterprises.
 
-Shares and levels are read off the five reports (``/work/shared/seeds``) and are rough on
+Shares and levels are read off the five reports (``../shared/seeds``) and are rough on
 purpose: the evaluation needs the *shape* of a Spring Breeze campaign (many small local
 postings, a few key enterprises needing hundreds, mothers who can only work weekdays, a
 county that buses hundreds to Zhejiang), not official statistics.

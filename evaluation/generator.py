@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from services.match.eval.catalogue import (
+from evaluation.catalogue import (
     AVAILABILITY,
     BENEFITS,
     CERTIFICATES,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from services.match.eval.generator import CAMPAIGN_YEAR, Campaign
+from evaluation.generator import CAMPAIGN_YEAR, Campaign
 from services.match.scoring import load_policy
 from shared.events import PostingView, ProfileMatchView
 

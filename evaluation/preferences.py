@@ -38,7 +38,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from services.match.eval.catalogue import (
+from evaluation.catalogue import (
     BENEFITS,
     CERTIFICATES,
     COUNTIES,
@@ -47,7 +47,7 @@ from services.match.eval.catalogue import (
     SHIFTS,
     SKILLS,
 )
-from services.match.eval.generator import PostingArrays, ProfileArrays
+from evaluation.generator import PostingArrays, ProfileArrays
 from shared import places
 
 Floats = NDArray[np.float64]

@@ -12,16 +12,16 @@ import platform
 import time
 from pathlib import Path
 
-from services.match.eval.baselines import KeywordOnly, NearestFeasible, RandomFeasible
-from services.match.eval.generator import CAMPAIGN_YEAR, generate_campaign
-from services.match.eval.report import markdown_table, replace_section
-from services.match.eval.simulation import Recommender, Result, World, as_dict, simulate
+from evaluation.baselines import KeywordOnly, NearestFeasible, RandomFeasible
+from evaluation.generator import CAMPAIGN_YEAR, generate_campaign
+from evaluation.report import markdown_table, replace_section
+from evaluation.simulation import Recommender, Result, World, as_dict, simulate
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(n_profiles: int, n_postings: int, seed: int, rounds: int) -> tuple[list[Result], dict[str, object]]:
-    from services.match.eval.matcher import EngineMatcher, PairwiseMatcher
+    from evaluation.matcher import EngineMatcher, PairwiseMatcher
 
     started = time.perf_counter()
     campaign = generate_campaign(n_profiles, n_postings, seed)
@@ -71,7 +71,7 @@ def main() -> None:
         f"{meta['seekers']:,} seekers, {meta['postings']:,} postings "
         f"({meta['open_positions']:,} open positions), "
         f"seed {meta['seed']}, {meta['rounds']} rounds, top {meta['top_k']} per seeker; "
-        f"run in {meta['seconds']} s (`python -m services.match.eval`)."
+        f"run in {meta['seconds']} s (`python -m evaluation`)."
     )
     print(setup)
     print(table)

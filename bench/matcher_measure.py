@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from services.match.eval.generator import (
+from evaluation.generator import (
     CAMPAIGN_YEAR,
     PostingArrays,
     ProfileArrays,

@@ -1,69 +1,37 @@
-"""``make bench``: latency, throughput and memory of the match index at 10k, 100k and 1M.
+"""The match index's benchmark: latency, throughput and memory at 10k, 100k and 1M entities.
 
-Single-threaded on purpose (BLAS/OpenMP pools pinned to one thread before numpy loads), so the
-numbers are per core. Writes ``bench-results.json`` and ``bench-results.png`` at the repository
-root and the table to ``docs/quality.md`` ("Latest bench").
+Both directions a change takes in service (a new seeker against N postings, a new posting
+against N seekers), each against the pair-by-pair ``score_pair`` baseline on the same data.
+Run through ``python -m bench matcher`` (or plain ``make bench``), which pins the numeric
+libraries to one thread before numpy loads, so the numbers are per core. Its rows go to
+``bench-results.json``, its plot to ``bench-results.png``, its table to ``docs/quality.md``
+("Latest bench").
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import time
+from pathlib import Path
+from typing import Any
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_var] = "1"
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-from services.match.bench.run import (  # noqa: E402
+from bench.matcher_measure import (
     SideResult,
     bench_posting_vs_profiles,
     bench_profile_vs_postings,
     campaign_columns,
 )
-from services.match.eval.report import replace_section  # noqa: E402
-from services.match.scoring import load_policy  # noqa: E402
+from bench.results import Report, Row, machine, metric
+from services.match.scoring import load_policy
+from services.match.settings import MatchSettings
 
-ROOT = Path(__file__).resolve().parents[3]
+NAME = "matcher"
+SECTION = "Latest bench"
 P50_TARGET_MS, P99_TARGET_MS, BYTES_TARGET = 20.0, 100.0, 300.0
 
 
-def machine() -> dict[str, Any]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(), "threads_used": 1}
-
-
-def metric(
-    name: str,
-    value: float,
-    unit: str,
-    baseline: float | None = None,
-    target: float | None = None,
-    met: bool | None = None,
-) -> dict[str, Any]:
-    return {
-        "metric": name,
-        "value": round(value, 3),
-        "unit": unit,
-        "baseline": baseline,
-        "target": target,
-        "met": met,
-    }
-
-
-def to_metrics(sides: list[SideResult], sizes: list[int]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def to_metrics(sides: list[SideResult], sizes: list[int]) -> list[Row]:
+    out: list[Row] = []
     largest = max(sizes)
     base_rates = [s.baseline_pairs_per_second for s in sides]
     base_rate = sum(base_rates) / len(base_rates)
@@ -106,14 +74,6 @@ def to_metrics(sides: list[SideResult], sizes: list[int]) -> list[dict[str, Any]
     return out
 
 
-def table(metrics: list[dict[str, Any]]) -> str:
-    rows = ["| metric | value | unit | baseline | target | met |", "| --- | ---: | --- | ---: | ---: | --- |"]
-    for m in metrics:
-        cells = ["" if m[k] is None else str(m[k]) for k in ("baseline", "target", "met")]
-        rows.append(f"| {m['metric']} | {m['value']:,} | {m['unit']} | " + " | ".join(cells) + " |")
-    return "\n".join(rows)
-
-
 def plot(sides: list[SideResult], sizes: list[int], path: Path) -> None:
     import matplotlib
 
@@ -150,19 +110,20 @@ def plot(sides: list[SideResult], sizes: list[int], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--baseline-pairs", type=int, default=20_000)
-    parser.add_argument("--agreement-queries", type=int, default=20, help="checked at the smallest N")
-    parser.add_argument("--seed", type=int, default=2022)
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
-    sizes = sorted(int(s) for s in args.sizes.split(","))
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """This benchmark's options (the names ``make bench`` has always taken)."""
+    group = parser.add_argument_group(NAME)
+    group.add_argument("--sizes", default="10000,100000,1000000", help="indexed entities per side")
+    group.add_argument("--queries", type=int, default=200)
+    group.add_argument("--baseline-pairs", type=int, default=20_000)
+    group.add_argument("--agreement-queries", type=int, default=20, help="checked at the smallest N")
 
+
+def run(args: argparse.Namespace) -> Report:
+    sizes = sorted(int(s) for s in args.sizes.split(","))
     started = time.perf_counter()
-    policy = load_policy()
+    # The same policy file the service would read (MATCH_POLICY_PATH), so a tuned policy is measured.
+    policy = load_policy(MatchSettings().policy_path)
     profiles, postings, new_profiles, new_postings = campaign_columns(max(sizes), args.queries, args.seed)
     print(f"generated {max(sizes):,} + {max(sizes):,} entities in {time.perf_counter() - started:.1f} s")
     sides: list[SideResult] = []
@@ -183,34 +144,20 @@ def main() -> None:
                 f"p99 {s.p99_ms:.2f} ms, index {s.index_bytes / n:.0f} B/entity, "
                 f"baseline {s.baseline_pairs_per_second:,.0f} pairs/s"
             )
-    metrics = to_metrics(sides, sizes)
-    info = machine() | {
-        "seconds": round(time.perf_counter() - started, 1),
-        "queries_per_n": args.queries,
-        "baseline_pairs_sampled": args.baseline_pairs,
-    }
-    print(f"machine: {info}")
-    print(table(metrics))
-    if args.no_write:
-        return
-    # The results file is the agreed plain list of metric objects; the machine goes beside it.
-    (ROOT / "bench-results.json").write_text(
-        json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
-    (ROOT / "bench-machine.json").write_text(
-        json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
-    plot(sides, sizes, ROOT / "bench-results.png")
+    host = machine()
+    seconds = round(time.perf_counter() - started, 1)
     note = (
-        f"{info['cpu']}, {info['cores']} cores, Python {info['python']}, one thread; "
+        f"{host['cpu']}, {host['cores']} cores, Python {host['python']}, one thread; "
         f"{args.queries} queries per N "
         f"and direction; baseline = `score_pair` pair by pair on {args.baseline_pairs:,} sampled pairs per "
         f"side, its per-query time extrapolated linearly to N (the `baseline` column of the latency rows); "
         f"top-20 agreement checked on {args.agreement_queries} queries per direction at N={sizes[0]:,}. "
-        f"Total {info['seconds']} s (`python -m services.match.bench`)."
+        f"Total {seconds} s (`python -m bench matcher`)."
     )
-    replace_section(ROOT / "docs" / "quality.md", "Latest bench", note + "\n\n" + table(metrics))
-
-
-if __name__ == "__main__":
-    main()
+    return Report(
+        rows=to_metrics(sides, sizes),
+        section=SECTION,
+        note=note,
+        info={"queries_per_n": args.queries, "baseline_pairs_sampled": args.baseline_pairs},
+        write_extras=lambda root: plot(sides, sizes, root / "bench-results.png"),
+    )

@@ -1,6 +1,6 @@
 """The hard constraints, checked independently of the matcher so that its violations can be counted.
 
-Written from the domain rules (``/work/shared/docs/domain.md``, ``shared/models.py``), not from
+Written from the domain rules (``../shared/docs/domain.md``, ``shared/models.py``), not from
 the scoring code: a recommendation violates a hard constraint when
 
 - ``closed``: the posting has no open position left;
@@ -21,9 +21,9 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from services.match.eval.catalogue import COUNTIES, SHIFTS
-from services.match.eval.generator import PostingArrays, ProfileArrays
-from services.match.eval.preferences import county_distances, kind_certificates
+from evaluation.catalogue import COUNTIES, SHIFTS
+from evaluation.generator import PostingArrays, ProfileArrays
+from evaluation.preferences import county_distances, kind_certificates
 
 Bools = NDArray[np.bool_]
 REASONS = ("closed", "age", "certificate", "reach", "availability")

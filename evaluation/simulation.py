@@ -24,10 +24,10 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from services.match.eval import metrics
-from services.match.eval.constraints import REASONS, violations
-from services.match.eval.generator import CAMPAIGN_YEAR, Campaign
-from services.match.eval.preferences import Preferences, county_distances, lawful, utility
+from evaluation import metrics
+from evaluation.constraints import REASONS, violations
+from evaluation.generator import CAMPAIGN_YEAR, Campaign
+from evaluation.preferences import Preferences, county_distances, lawful, utility
 
 Recs = dict[int, list[int]]
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from services.match.eval.simulation import Result
+from evaluation.simulation import Result
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("violations", "hard-constraint violations"),
