@@ -5,19 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
 
+from tests.examples import example
 from tests.integration.conftest import INGEST, KAFKA, MATCH, NOTIFY, Stack, wait_for
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"
-
-
-def example(name: str) -> dict[str, Any]:
-    return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def inbox(http: httpx.Client, profile_id: str, include_withdrawn: bool = False) -> list[dict[str, Any]]:

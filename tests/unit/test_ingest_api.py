@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,10 +14,10 @@ from services.ingest.settings import IngestSettings
 from shared.bus.memory import MemoryBus, MemoryPublisher
 from shared.events import TOPIC_CONTACTS, TOPIC_POSTINGS, TOPIC_PROFILES, parse
 from shared.store.memory import MemoryStore
+from tests.examples import example
 
-EXAMPLES = Path("/work/shared/examples")
-POSTING = json.loads((EXAMPLES / "posting.json").read_text(encoding="utf-8"))
-PROFILE = json.loads((EXAMPLES / "profile.json").read_text(encoding="utf-8"))
+POSTING = example("posting")
+PROFILE = example("profile")
 
 
 class Stack:

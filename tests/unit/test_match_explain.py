@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 from services.match.scoring import load_policy, score_pair
 from shared.models import PostingIn, ProfileIn
 from shared.views import posting_view, profile_match_view
+from tests.examples import example
 from tests.unit.match_fixtures import world
-
-EXAMPLES = Path("/work/shared/examples")
 
 
 def test_example_pair_sentence() -> None:
     policy = load_policy()
     post = posting_view(
-        PostingIn.model_validate(json.loads((EXAMPLES / "posting.json").read_text())),
+        PostingIn.model_validate(example("posting")),
         id="p1",
         version=1,
         status="open",
     )
     prof = profile_match_view(
-        ProfileIn.model_validate(json.loads((EXAMPLES / "profile.json").read_text())), id="s1", version=1
+        ProfileIn.model_validate(example("profile")), id="s1", version=1
     )
     r = score_pair(prof, post, policy, year=2026)
     assert r is not None

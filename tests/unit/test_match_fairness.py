@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from services.match.engine import MatchEngine
 from services.match.scoring import load_policy, score_pair
 from shared.events import ProfileMatchView
 from shared.models import ProfileIn
 from shared.views import profile_match_view
+from tests.examples import example
 from tests.unit.match_fixtures import world
 
-EXAMPLE = Path("/work/shared/examples/profile.json")
 BASE = {
     "name": "示例求职者",
     "phone": "13912345678",
@@ -29,7 +26,7 @@ BASE = {
 
 
 def _profile(**over: object) -> ProfileIn:
-    data = json.loads(EXAMPLE.read_text(encoding="utf-8")) if EXAMPLE.exists() else {}
+    data = example("profile")
     data.update(BASE)
     data.update(over)
     return ProfileIn.model_validate(data)

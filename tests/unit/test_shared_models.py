@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from shared.models import PostingIn, ProfileIn, normalise_phone
 from shared.views import contact_view, display_name, profile_match_view
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"
+from tests.examples import example
 
 
 def load(name: str) -> dict[str, object]:
-    return dict(json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8")))
+    return example(name)
 
 
 def test_examples_are_accepted_as_they_are() -> None:

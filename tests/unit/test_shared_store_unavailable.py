@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import socket
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +13,7 @@ from shared.bus.memory import MemoryBus
 from shared.store.base import Collection, StoreUnavailable
 from shared.store.memory import MemoryStore
 from shared.store.mongo import MongoStore
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"
+from tests.examples import example
 
 
 def _closed_port() -> int:
@@ -65,7 +62,7 @@ def test_ingest_answers_503_while_the_database_is_down() -> None:
     store = _OutageStore()
     app = create_app(bus=MemoryBus(), store=store)
     with TestClient(app, raise_server_exceptions=False) as client:
-        profile = json.loads((EXAMPLES / "profile.json").read_text(encoding="utf-8"))
+        profile = example("profile")
         assert client.post("/v1/profiles", json=profile).status_code == 201
         store.down = True
         r = client.post("/v1/profiles", json=profile)
