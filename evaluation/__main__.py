@@ -16,6 +16,7 @@ from evaluation.baselines import KeywordOnly, NearestFeasible, RandomFeasible
 from evaluation.generator import CAMPAIGN_YEAR, generate_campaign
 from evaluation.report import markdown_table, replace_section
 from evaluation.simulation import Recommender, Result, World, as_dict, simulate
+from services.match.settings import MatchSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,10 +27,12 @@ def run(n_profiles: int, n_postings: int, seed: int, rounds: int) -> tuple[list[
     started = time.perf_counter()
     campaign = generate_campaign(n_profiles, n_postings, seed)
     world = World.build(campaign, seed)
+    # The policy file the service would read (MATCH_POLICY_PATH), so a tuned policy can be evaluated.
+    policy_path = MatchSettings().policy_path
     try:
-        matcher: EngineMatcher | PairwiseMatcher = EngineMatcher(campaign)
+        matcher: EngineMatcher | PairwiseMatcher = EngineMatcher(campaign, policy_path)
     except ImportError:  # the engine module has not landed: score_pair with the same policy
-        matcher = PairwiseMatcher(campaign)
+        matcher = PairwiseMatcher(campaign, policy_path)
     top_k = matcher.policy.top_k
     recommenders: list[Recommender] = [
         matcher,

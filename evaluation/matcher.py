@@ -7,6 +7,7 @@ Hires reach it the way they would in production: the seeker's profile comes back
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +22,7 @@ Recs = dict[int, list[int]]
 class EngineMatcher:
     name = "chunfeng matcher"
 
-    def __init__(self, campaign: Campaign, policy_path: str | None = None) -> None:
+    def __init__(self, campaign: Campaign, policy_path: str | Path | None = None) -> None:
         from services.match.engine import MatchEngine  # landed separately; import only when used
 
         self.policy = load_policy(policy_path)
@@ -73,7 +74,9 @@ class PairwiseMatcher:
 
     name = "chunfeng score_pair"
 
-    def __init__(self, campaign: Campaign, policy_path: str | None = None, *, year: int = 2022) -> None:
+    def __init__(
+        self, campaign: Campaign, policy_path: str | Path | None = None, *, year: int = 2022
+    ) -> None:
         from services.match.scoring import score_features
         from services.match.scoring.features import employer_key, posting_features, profile_features
 

@@ -17,7 +17,6 @@ that the caller's retries get exercised.
 from __future__ import annotations
 
 import json
-import os
 import random
 import uuid
 from datetime import UTC, datetime
@@ -26,6 +25,8 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query
 from pydantic import BaseModel, Field
+
+from services.gateway.settings import GatewaySettings
 
 
 class SmsRequest(BaseModel):
@@ -85,14 +86,11 @@ class Outbox:
         self.path.unlink(missing_ok=True)
 
 
-def create_app(
-    fail_rate: float | None = None, jsonl_path: Path | None = None, rng: random.Random | None = None
-) -> FastAPI:
-    if fail_rate is None:
-        fail_rate = float(os.environ.get("GATEWAY_FAIL_RATE", "0"))
-    if not 0.0 <= fail_rate <= 1.0:
-        raise ValueError(f"GATEWAY_FAIL_RATE must be within 0..1, not {fail_rate}")
-    outbox = Outbox(jsonl_path or Path(os.environ.get("GATEWAY_JSONL", "var/gateway/messages.jsonl")))
+def create_app(settings: GatewaySettings | None = None, *, rng: random.Random | None = None) -> FastAPI:
+    """The gateway app; ``settings`` default to the environment, ``rng`` decides the simulated failures."""
+    settings = settings or GatewaySettings()
+    fail_rate = settings.fail_rate
+    outbox = Outbox(settings.jsonl)
     rng = rng or random.Random()
     app = FastAPI(title="Chunfeng fake SMS / WeChat gateway")
     app.state.outbox = outbox

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import CommonSettings
@@ -12,5 +15,7 @@ class MatchSettings(CommonSettings):
 
     port: int = 8002
     mongodb_db: str = "chunfeng_match"
-    policy_path: str | None = None  # default: services/match/policy.toml
+    # MATCH_POLICY_PATH: another policy file, e.g. one an official edited; unset means the
+    # shipped services/match/policy.toml. Read here only and passed to load_policy.
+    policy_path: Path | None = Field(default=None, description="the scoring policy (TOML)")
     consumer_group: str = "match"

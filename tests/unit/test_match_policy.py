@@ -1,4 +1,4 @@
-"""The policy file loads, validates, and can be replaced through MATCH_POLICY_PATH."""
+"""The policy file loads, validates, and can be replaced through MATCH_POLICY_PATH (the settings)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.match.scoring import load_policy
+from services.match.settings import MatchSettings
 
 
 def test_default_policy() -> None:
@@ -21,7 +22,10 @@ def test_override_path_and_validation(tmp_path: Path, monkeypatch: pytest.Monkey
     good = tmp_path / "p.toml"
     good.write_text("top_k = 3\n[weights]\ndistance = 1.0\n", encoding="utf-8")
     monkeypatch.setenv("MATCH_POLICY_PATH", str(good))
-    assert load_policy().top_k == 3
+    settings = MatchSettings()
+    assert settings.policy_path == good
+    assert load_policy(settings.policy_path).top_k == 3
+    assert load_policy().top_k == 5  # scoring itself reads no environment
     bad = tmp_path / "bad.toml"
     bad.write_text("top_k = 3\n[weights]\ndistanse = 1.0\n", encoding="utf-8")
     with pytest.raises(ValidationError):

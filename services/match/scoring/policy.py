@@ -1,12 +1,13 @@
 """The matching policy: weights and limits that officials tune without touching code.
 
-Loaded from ``services/match/policy.toml`` (or ``MATCH_POLICY_PATH``) and validated, so a typo
-in a weight fails at start with the field named, not silently at the first match.
+Loaded from ``services/match/policy.toml``, or from the file the caller names (the service
+passes ``MatchSettings.policy_path``, i.e. ``MATCH_POLICY_PATH``; scoring itself reads no
+environment, so what a test or the eval scores with is what it passed), and validated, so a
+typo in a weight fails at start with the field named, not silently at the first match.
 """
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 
@@ -116,8 +117,8 @@ class Policy(_Strict):
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
-    """Read and validate the policy file; ``MATCH_POLICY_PATH`` overrides the default location."""
-    chosen = Path(path or os.environ.get("MATCH_POLICY_PATH") or DEFAULT_PATH)
+    """Read and validate the policy file at ``path`` (default: the shipped ``policy.toml``)."""
+    chosen = Path(path) if path else DEFAULT_PATH
     with chosen.open("rb") as fh:
         data = tomllib.load(fh)
     return Policy.model_validate(data)
