@@ -2,14 +2,22 @@
 
 An operator at 3 a.m. wants three numbers first: are events flowing (handled), are they
 failing (handler failures, retried not dropped), and is anything piling up (deliveries by
-outcome; ingest's ``/v1/outbox`` shows what waits for Kafka). The counters live here so
-every service names them the same way.
+outcome; ingest's outbox gauge and ``/v1/outbox`` show what waits for Kafka). The counters
+live here so every service names them the same way; so does the HTTP request counter, which
+every service could use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.logging import get_logger
+
+log = get_logger("metrics")
 
 EVENTS_HANDLED = Counter(
     "chunfeng_events_handled_total", "Events a consumer group finished handling", ["group", "type"]
@@ -24,13 +32,59 @@ EVENTS_PUBLISHED = Counter("chunfeng_events_published_total", "Events published 
 DELIVERIES = Counter(
     "chunfeng_deliveries_total", "Delivery attempts by channel and outcome", ["channel", "outcome"]
 )
+HTTP_REQUESTS = Counter(
+    "chunfeng_http_requests_total",
+    "HTTP requests answered, by route template (not raw path: ids would explode the series) and status",
+    ["service", "method", "route", "status"],
+)
 
 
-def metrics_router() -> APIRouter:
+def metrics_router(refresh: Callable[[], Awaitable[None]] | None = None) -> APIRouter:
+    """``GET /metrics``; ``refresh`` first brings scrape-time gauges up to date (e.g. a count).
+
+    A failing refresh is logged and the rest is still answered: metrics matter most exactly when
+    a dependency is down.
+    """
     router = APIRouter(tags=["health"])
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
+        if refresh is not None:
+            try:
+                await refresh()
+            except Exception as exc:
+                log.warning("metrics refresh failed; answering the rest", error=repr(exc))
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+class RequestCounter:
+    """ASGI middleware counting every HTTP response into ``chunfeng_http_requests_total``.
+
+    Plain ASGI rather than ``BaseHTTPMiddleware``, so streaming responses and background tasks
+    pass through untouched. The route label is the matched template (``/v1/postings/{id}``),
+    read after the router has run; a request no route matched counts as ``unmatched``.
+    """
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500  # what the client sees if the app raises before answering
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counted)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()

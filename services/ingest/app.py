@@ -1,4 +1,4 @@
-"""The ingest service's application: routes, and the outbox relay's lifecycle."""
+"""The ingest service's application: routes, the outbox relay's lifecycle, and its metrics."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from fastapi import FastAPI
 
 from services.ingest.api import router
 from services.ingest.documents import POSTING, PROFILE
+from services.ingest.metrics import counting_writes, outbox_refresh
 from services.ingest.outbox import ingest_relay
 from services.ingest.repository import Repository
 from services.ingest.settings import IngestSettings
 from shared.bus.base import Bus
 from shared.health import answer_503_when_store_unavailable, health_router
 from shared.logging import get_logger
+from shared.metrics import RequestCounter, metrics_router
 from shared.runtime import make_bus, make_store
 from shared.store.base import Store
 
@@ -67,10 +69,12 @@ def create_app(
     app.state.bus = bus
     app.state.publisher = publisher
     app.state.relay = relay
-    app.state.postings = Repository(store, POSTING, on_write=relay.kick)
-    app.state.profiles = Repository(store, PROFILE, on_write=relay.kick)
+    app.state.postings = Repository(store, POSTING, on_write=counting_writes(relay.kick))
+    app.state.profiles = Repository(store, PROFILE, on_write=counting_writes(relay.kick))
     app.include_router(router)
     app.include_router(health_router({"kafka": publisher.ping, "db": store.ping}))
+    app.include_router(metrics_router(refresh=outbox_refresh(relay.pending)))
+    app.add_middleware(RequestCounter, service="ingest")
     answer_503_when_store_unavailable(app)
 
     return app
