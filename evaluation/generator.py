@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import BaseModel
 
 from evaluation.catalogue import (
     AVAILABILITY,
@@ -30,7 +31,8 @@ from evaluation.catalogue import (
     SKILL_CERTIFICATE,
     SKILLS,
 )
-from shared.events import PostingView, ProfileMatchView
+from shared.events import HomeArea, PostingView, ProfileMatchView
+from shared.models import Employer, Location, Requirements, Wage
 
 # The reports are from the 2022 campaign; ages are computed against it, not against today.
 CAMPAIGN_YEAR = 2022
@@ -298,7 +300,10 @@ def profile_view(a: ProfileArrays, i: int, *, validate: bool = True) -> ProfileM
         "groups": _names(int(a.groups[i]), GROUPS),
         "intention": persona.intention,
     }
-    return ProfileMatchView.model_validate(data) if validate else ProfileMatchView.model_construct(**data)
+    if validate:
+        return ProfileMatchView.model_validate(data)
+    # Unvalidated (the benchmark's million rows): nested models are built too, as validation would.
+    return ProfileMatchView.model_construct(**{**data, "home": HomeArea.model_construct(**data["home"])})
 
 
 _SHIFT_TEXT = {"day": "长白班", "night": "夜班", "rotating": "两班倒", "weekday_day": "周一至周五白班，双休"}
@@ -354,7 +359,17 @@ def posting_view(a: PostingArrays, i: int, *, validate: bool = True) -> PostingV
         "recruitment_event": f"{CAMPAIGN_YEAR}年{county.region}春风行动招聘会",
         "description": "，".join([_SHIFT_TEXT[shift], *(_BENEFIT_TEXT[b] for b in benefits)]) + "。",
     }
-    return PostingView.model_validate(data) if validate else PostingView.model_construct(**data)
+    if validate:
+        return PostingView.model_validate(data)
+    # Unvalidated (the benchmark's million rows): nested models are built too, as validation would.
+    nested: dict[str, type[BaseModel]] = {
+        "employer": Employer,
+        "wage": Wage,
+        "location": Location,
+        "requirements": Requirements,
+    }
+    built = {k: model.model_construct(**data[k]) for k, model in nested.items()}
+    return PostingView.model_construct(**{**data, **built})
 
 
 def iter_profile_views(a: ProfileArrays, *, validate: bool = False) -> Iterator[ProfileMatchView]:

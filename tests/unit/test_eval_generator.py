@@ -45,3 +45,12 @@ def test_arrays_are_fast_and_match_the_views() -> None:
     assert small.profiles[7] == profile_view(arrays[0], 7)
     assert small.postings[7] == posting_view(arrays[1], 7)
     assert int(arrays[0].birth_year[7]) == small.profiles[7].birth_year
+
+
+def test_unvalidated_views_equal_validated_ones() -> None:
+    """The benchmark builds its million views unvalidated; they must be the same objects' shape."""
+    profiles, postings = generate_arrays(50, 50, seed=3)
+    for i in range(50):
+        fast, checked = posting_view(postings, i, validate=False), posting_view(postings, i)
+        assert fast == checked and type(fast.requirements) is type(checked.requirements)
+        assert profile_view(profiles, i, validate=False) == profile_view(profiles, i)
