@@ -120,6 +120,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> Report:
+    """Generate the largest N once, then fill and query a fresh index per N and direction.
+
+    Generating once keeps the smaller sizes prefixes of the same campaign, so the sizes differ
+    in N only; the agreement with ``score_pair`` is checked at the smallest N, where it is cheap.
+    """
     sizes = sorted(int(s) for s in args.sizes.split(","))
     started = time.perf_counter()
     # The same policy file the service would read (MATCH_POLICY_PATH), so a tuned policy is measured.
