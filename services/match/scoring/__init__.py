@@ -2,7 +2,8 @@
 
 ``score_pair`` is what every other path (the vectorised index, the benchmark's baseline) must
 agree with. It takes the event views, checks the hard constraints, then weighs the soft
-factors from ``policy.toml`` and explains the result in one Chinese sentence.
+factors from ``policy.toml`` and explains the result in one Chinese sentence. The formulas it
+runs (``constraints``, ``factors``) are the very ones the index runs on its columns.
 """
 
 from __future__ import annotations
@@ -12,11 +13,19 @@ from datetime import date
 
 from shared.events import FactorScore, PostingView, ProfileMatchView
 
-from . import benefits, distance, explain, priority, shift, skills, wage
+from . import benefits, distance, explain, factors, priority, shift, skills, wage
 from .constraints import violation
-from .features import PostingFeatures, ProfileFeatures, posting_features, profile_features
+from .features import (
+    PostingFeatures,
+    ProfileFeatures,
+    posting_features,
+    posting_row,
+    profile_features,
+    profile_row,
+)
 from .features import distance as pair_distance
-from .policy import Policy, load_policy
+from .policy import FACTORS, Policy, load_policy
+from .text import cosine
 
 __all__ = [
     "PairScore",
@@ -50,52 +59,32 @@ def score_features(
     )
     w = policy.weights
     needs = benefits.needed(profile.needs, dist, policy)
-    d_score = distance.score(dist, policy)
-    wage_score = wage.score(posting.wage_min, posting.wage_max, profile.desired_wage, policy)
-    skill_score = skills.score(profile.vector, posting.vector, policy)
-    shift_score = shift.score(profile.availability, profile.care, posting.shift, policy)
-    benefit_score = benefits.score(needs, posting.benefits, policy)
-    priority_score = priority.score(profile.groups, posting.key_enterprise, policy)
-    factors = [
-        FactorScore(
-            factor="distance",
-            score=d_score,
-            weight=w.normalised("distance"),
-            detail=distance.detail(dist, same_county),
-        ),
-        FactorScore(
-            factor="wage",
-            score=wage_score,
-            weight=w.normalised("wage"),
-            detail=wage.detail(posting.wage_min, posting.wage_max, profile.desired_wage, posting.piece_rate),
-        ),
-        FactorScore(
-            factor="skills",
-            score=skill_score,
-            weight=w.normalised("skills"),
-            detail=skills.detail(profile.vector, posting.vector, skill_score),
-        ),
-        FactorScore(
-            factor="shift",
-            score=shift_score,
-            weight=w.normalised("shift"),
-            detail=shift.detail(posting.shift),
-        ),
-        FactorScore(
-            factor="benefits",
-            score=benefit_score,
-            weight=w.normalised("benefits"),
-            detail=benefits.detail(needs, posting.benefits),
-        ),
-        FactorScore(
-            factor="priority",
-            score=priority_score,
-            weight=w.normalised("priority"),
-            detail=priority.detail(profile.groups, posting.key_enterprise, policy),
-        ),
+    both_have_words = bool(profile.vector) and bool(posting.vector)
+    dot = cosine(profile.vector, posting.vector) if both_have_words else 0.0
+    values = [
+        float(s)
+        for s in factors.scores(
+            profile_row(profile, profile.certificates),
+            posting_row(posting, posting.certificates),
+            dist,
+            dot,
+            policy,
+        )
     ]
-    total = sum(f.score * f.weight for f in factors)
-    return PairScore(score=total, factors=factors, reason=explain.sentence(factors), distance_km=dist)
+    details = (
+        distance.detail(dist, same_county),
+        wage.detail(posting.wage_min, posting.wage_max, profile.desired_wage, posting.piece_rate),
+        skills.detail(profile.vector, posting.vector, values[FACTORS.index("skills")]),
+        shift.detail(posting.shift),
+        benefits.detail(needs, posting.benefits),
+        priority.detail(profile.groups, posting.key_enterprise, policy),
+    )
+    breakdown = [
+        FactorScore(factor=name, score=value, weight=w.normalised(name), detail=text)
+        for name, value, text in zip(FACTORS, values, details, strict=True)
+    ]
+    total = float(factors.total(values, policy))
+    return PairScore(score=total, factors=breakdown, reason=explain.sentence(breakdown), distance_km=dist)
 
 
 def score_pair(

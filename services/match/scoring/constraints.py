@@ -3,11 +3,33 @@
 They encode an employer's lawful requirements (working age, a licence) and what the seeker
 said they cannot do (a weekdays-only mother is never offered a night or rotating shift; a
 seeker who will not move is never offered a job beyond their commute).
+
+Each check reads the two sides as rows (``features.profile_row``/``posting_row``): numbers for
+one pair, where ``violation`` names the first one failed, or columns for the index's candidate
+rows, where ``feasible`` keeps the rows that pass them all. Certificates are sets of names for
+one pair and bitmasks in the index; ``required & held == required`` means the same for both.
 """
 
 from __future__ import annotations
 
-from .features import PostingFeatures, ProfileFeatures
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .arrays import Num, logical_not
+from .features import (
+    AVAILABILITY_CODES,
+    F_OUT,
+    F_RELOCATE,
+    F_WHOLE,
+    SHIFT_CODES,
+    PostingFeatures,
+    ProfileFeatures,
+    Row,
+    posting_row,
+    profile_row,
+)
 
 # availability -> shifts it allows
 ALLOWED_SHIFTS: dict[str, frozenset[str]] = {
@@ -15,56 +37,78 @@ ALLOWED_SHIFTS: dict[str, frozenset[str]] = {
     "day_only": frozenset({"day", "weekday_day"}),
     "weekdays_only": frozenset({"weekday_day"}),
 }
+# the same as [availability code, shift code] -> allowed
+ALLOWED = np.array([[s in ALLOWED_SHIFTS[a] for s in SHIFT_CODES] for a in AVAILABILITY_CODES])
 
 
-def age_ok(profile: ProfileFeatures, posting: PostingFeatures, year: int) -> bool:
-    age = year - profile.birth_year
-    return posting.min_age <= age <= posting.max_age
+def ages_ok(profile: Row, posting: Row, year: int) -> Any:
+    age = year - profile["birth_year"]
+    return (posting["min_age"] <= age) & (age <= posting["max_age"])
 
 
-def certificates_ok(profile: ProfileFeatures, posting: PostingFeatures) -> bool:
-    return posting.certificates <= profile.certificates
+def certificates_ok(profile: Row, posting: Row) -> Any:
+    required = posting["certs"]
+    return (required & profile["certs"]) == required
 
 
-def region_ok(profile: ProfileFeatures, posting: PostingFeatures, distance_km: float) -> bool:
+def shifts_ok(profile: Row, posting: Row) -> Any:
+    return ALLOWED[profile["availability"], posting["shift"]]
+
+
+def reach_ok(profile: Row, distance_km: Num, same_province: Any) -> Any:
     """Within the daily commute, or beyond it where the seeker said so.
 
     Willing to relocate lifts the commute limit inside the home province (the seeker would move
     to the job); leaving the province needs its own consent (``out_of_province``), as the seeds'
     cross-province transport (资中 to 台州) was for those who signed up for it.
     """
-    if distance_km <= profile.max_commute_km:
-        return True
-    if profile.place is None or posting.place is None:
-        return False
-    same_province = profile.place.province == posting.place.province
-    if same_province:
-        return profile.whole_province or profile.relocate
-    return profile.out_of_province
+    flags = profile["flags"]
+    return (
+        (distance_km <= profile["commute"])
+        | (same_province & ((flags & (F_WHOLE | F_RELOCATE)) != 0))
+        | (logical_not(same_province) & ((flags & F_OUT) != 0))
+    )
 
 
-def shift_ok(profile: ProfileFeatures, posting: PostingFeatures) -> bool:
-    return posting.shift in ALLOWED_SHIFTS.get(profile.availability, ALLOWED_SHIFTS["any"])
+def checks(
+    profile: Row, posting: Row, distance_km: Num, same_province: Any, year: int
+) -> Iterator[tuple[str, Any]]:
+    """Every constraint on the pair's fields with its reason in Chinese, in the order reported.
+
+    A generator, so that one pair stops at its first failure.
+    """
+    yield "年龄不符合岗位要求", ages_ok(profile, posting, year)
+    yield "缺少岗位要求的证书", certificates_ok(profile, posting)
+    yield "班次与可工作时间不符", shifts_ok(profile, posting)
+    yield "超出通勤或外出意愿范围", reach_ok(profile, distance_km, same_province)
+
+
+def feasible(profile: Row, posting: Row, distance_km: Num, same_province: Any, year: int) -> Any:
+    """Whether each pair passes every check (a column of them for the index's rows)."""
+    ok: Any = True
+    for _, passed in checks(profile, posting, distance_km, same_province, year):
+        ok = ok & passed
+    return ok
 
 
 def violation(
     profile: ProfileFeatures, posting: PostingFeatures, distance_km: float | None, year: int
 ) -> str | None:
-    """The first hard constraint the pair fails, in Chinese, or None when the pair may match."""
+    """The first hard constraint the pair fails, in Chinese, or None when the pair may match.
+
+    The first four are about one side alone: the index never holds such an entity at all.
+    """
     if not posting.is_open:
         return "岗位未开放"
     if posting.open_positions <= 0:
         return "岗位已招满"
     if not profile.looking:
         return "求职者未在求职"
-    if distance_km is None:
+    if distance_km is None or profile.place is None or posting.place is None:
         return "地址无法识别"
-    if not age_ok(profile, posting, year):
-        return "年龄不符合岗位要求"
-    if not certificates_ok(profile, posting):
-        return "缺少岗位要求的证书"
-    if not shift_ok(profile, posting):
-        return "班次与可工作时间不符"
-    if not region_ok(profile, posting, distance_km):
-        return "超出通勤或外出意愿范围"
+    same_province = profile.place.province == posting.place.province
+    pair = (profile_row(profile, profile.certificates), posting_row(posting, posting.certificates))
+    for reason, passed in checks(*pair, distance_km, same_province, year):
+        if not passed:
+            return reason
     return None

@@ -6,7 +6,9 @@ disagree on how a view is read (which texts count as skills, how certificates ar
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shared import places
 from shared.events import PostingView, ProfileMatchView
@@ -20,6 +22,14 @@ GROUPS = tuple(g.value for g in Group)
 BENEFITS = tuple(b.value for b in Benefit)
 SHIFT_CODES = {"day": 0, "weekday_day": 1, "rotating": 2, "night": 3}
 AVAILABILITY_CODES = {"any": 0, "day_only": 1, "weekdays_only": 2}
+BENEFIT_BITS = {b: 1 << i for i, b in enumerate(BENEFITS)}
+GROUP_BITS = {g: 1 << i for i, g in enumerate(GROUPS)}
+# a seeker's yes/no answers, one bit each
+F_WHOLE, F_OUT, F_RELOCATE, F_CARE, F_VEC = 1, 2, 4, 8, 16
+
+# A posting or a seeker as the factor and constraint formulas read it: numbers, codes and
+# bitmasks, one value per field for one pair, or one column per field for the index's rows.
+Row = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +137,48 @@ def profile_features(view: ProfileMatchView, policy: Policy) -> ProfileFeatures:
         looking=view.status == "looking",
         vector=vector,
     )
+
+
+def mask(names: Iterable[str], bits: Mapping[str, int]) -> int:
+    return sum(bits[n] for n in names)
+
+
+def profile_row(f: ProfileFeatures, certs: Any) -> dict[str, Any]:
+    """The seeker's fields as the formulas read them; the index stores exactly these columns.
+
+    ``certs`` is the set of certificate names for one pair, or the index's bitmask of them.
+    """
+    return {
+        "birth_year": f.birth_year,
+        "desired": f.desired_wage or 0,
+        "commute": f.max_commute_km,
+        "flags": (
+            (F_WHOLE if f.whole_province else 0)
+            | (F_OUT if f.out_of_province else 0)
+            | (F_RELOCATE if f.relocate else 0)
+            | (F_CARE if f.care else 0)
+            | (F_VEC if f.vector else 0)
+        ),
+        "availability": AVAILABILITY_CODES[f.availability],
+        "needs": mask(f.needs, BENEFIT_BITS),
+        "groups": mask(f.groups, GROUP_BITS),
+        "certs": certs,
+    }
+
+
+def posting_row(f: PostingFeatures, certs: Any) -> dict[str, Any]:
+    """The posting's fields as the formulas read them (see ``profile_row``)."""
+    return {
+        "wage_min": f.wage_min,
+        "wage_max": f.wage_max,
+        "shift": SHIFT_CODES[f.shift],
+        "benefits": mask(f.benefits, BENEFIT_BITS),
+        "key": f.key_enterprise,
+        "min_age": f.min_age,
+        "max_age": f.max_age,
+        "certs": certs,
+        "has_vec": bool(f.vector),
+    }
 
 
 def distance(profile: ProfileFeatures, posting: PostingFeatures, policy: Policy) -> float | None:

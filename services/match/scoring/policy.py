@@ -9,9 +9,13 @@ typo in a weight fails at start with the field named, not silently at the first 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+T = TypeVar("T")
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "policy.toml"
 
@@ -122,3 +126,25 @@ def load_policy(path: str | Path | None = None) -> Policy:
     with chosen.open("rb") as fh:
         data = tomllib.load(fh)
     return Policy.model_validate(data)
+
+
+def derived(build: Callable[[Policy], T]) -> Callable[[Policy], T]:
+    """Cache what a formula derives from a policy (a lookup table), once per policy object.
+
+    A policy is frozen, so its tables never go stale; but it holds dicts, so it cannot be a
+    ``lru_cache`` key. Entries are kept by identity with the policy itself (so its id is not
+    reused), and only the last few policies are kept: a process runs one, tests a handful.
+    """
+    cache: dict[int, tuple[Policy, T]] = {}
+
+    def get(policy: Policy) -> T:
+        hit = cache.get(id(policy))
+        if hit is not None:
+            return hit[1]
+        value = build(policy)
+        if len(cache) >= 8:
+            del cache[next(iter(cache))]
+        cache[id(policy)] = (policy, value)
+        return value
+
+    return get

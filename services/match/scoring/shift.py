@@ -6,7 +6,14 @@ A seeker who can work any time but mentions children or elders is scored with th
 
 from __future__ import annotations
 
-from .policy import Policy
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .arrays import Int, Num, where
+from .features import AVAILABILITY_CODES, SHIFT_CODES
+from .policy import Policy, derived
 
 NAMES = {
     "day": "白班",
@@ -15,15 +22,38 @@ NAMES = {
     "night": "夜班",
 }
 
+# rows of the policy's shift table by code: the availability codes, then the care row
+ROWS = (*AVAILABILITY_CODES, "any_with_care")
+CARE_ROW = ROWS.index("any_with_care")
+
+
+@derived
+def table(policy: Policy) -> npt.NDArray[np.float64]:
+    """``policy.shift`` as an array: [row code, shift code] -> score."""
+    out = np.zeros((len(ROWS), len(SHIFT_CODES)))
+    for r, name in enumerate(ROWS):
+        for s, code in SHIFT_CODES.items():
+            out[r, code] = policy.shift[name][s]
+    return out
+
+
+def rows(availability: Int, care: Any) -> Int:
+    """The table row of each seeker: their availability code, or the care row."""
+    return where((availability == AVAILABILITY_CODES["any"]) & care, CARE_ROW, availability)
+
+
+def scores(availability: Int, care: Any, shift: Int, policy: Policy) -> Num:
+    return table(policy)[rows(availability, care), shift]
+
 
 def row(availability: str, care: bool) -> str:
-    if availability == "any" and care:
-        return "any_with_care"
-    return availability if availability in ("any", "day_only", "weekdays_only") else "any"
+    return ROWS[int(rows(AVAILABILITY_CODES.get(availability, 0), care))]
 
 
 def score(availability: str, care: bool, shift: str, policy: Policy) -> float:
-    return float(policy.shift[row(availability, care)].get(shift, 0.0))
+    if shift not in SHIFT_CODES:
+        return 0.0
+    return float(scores(AVAILABILITY_CODES.get(availability, 0), care, SHIFT_CODES[shift], policy))
 
 
 def detail(shift: str) -> str:

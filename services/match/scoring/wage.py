@@ -6,18 +6,29 @@ because seekers learn that the top of an advertised range is for the few.
 
 from __future__ import annotations
 
+from .arrays import Num, maximum, where
 from .policy import Policy
 
 
+def scores(wage_min: Num, wage_max: Num, desired: Num, policy: Policy) -> Num:
+    """The fit of each wage range to each desired wage; a desired wage of 0 means none given."""
+    wanted = desired > 0
+    inside = 0.7 + 0.3 * (wage_max - desired) / maximum(wage_max - wage_min, 1.0)
+    gap = (desired - wage_max) / where(wanted, desired, 1.0)
+    below = 0.6 * maximum(0.0, 1.0 - gap / policy.wage.tolerance)
+    fit = where(wage_min >= desired, 1.0, where(wage_max >= desired, inside, below))
+    return where(wanted, fit, policy.wage.no_desire)
+
+
 def score(wage_min: int, wage_max: int, desired: int | None, policy: Policy) -> float:
-    if not desired:
-        return policy.wage.no_desire
-    if wage_min >= desired:
-        return 1.0
-    if wage_max >= desired:
-        return 0.7 + 0.3 * (wage_max - desired) / max(wage_max - wage_min, 1)
-    gap = (desired - wage_max) / desired
-    return 0.6 * max(0.0, 1.0 - gap / policy.wage.tolerance)
+    return float(scores(wage_min, wage_max, desired or 0, policy))
+
+
+def best(desired: int | None, policy: Policy) -> float:
+    """The most any wage can score for this desired wage (``None``: not known yet)."""
+    if desired is None:
+        return max(1.0, policy.wage.no_desire)
+    return 1.0 if desired else policy.wage.no_desire
 
 
 def wage_text(wage_min: int, wage_max: int, piece_rate: bool = False) -> str:
