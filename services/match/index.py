@@ -17,19 +17,22 @@ Why this shape:
 - Rows are never reused while referenced: an update that moves an entity to another bucket
   gives it a new row and kills the old one; dead rows are compacted away in bulk.
 
-Scores equal ``scoring.score_pair`` (same formulas on the same features; skill weights are
-float32, so up to ~1e-6). The engine explains the chosen pairs with ``score_pair`` itself.
+Scores equal ``scoring.score_pair``: the index stores the rows the scoring formulas read
+(``features.profile_row``/``posting_row``) as columns and runs those very formulas
+(``scoring.constraints``, ``scoring.factors``) on them; both search directions share one
+routine (``_Table._score_rows``). Skill weights are float32, so scores agree up to ~1e-6. The
+engine explains the chosen pairs with ``score_pair`` itself.
 """
 
 from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -38,33 +41,28 @@ from scipy import sparse
 from shared import places
 from shared.events import PostingView, ProfileMatchView
 
-from .scoring.constraints import ALLOWED_SHIFTS
+from .scoring import benefits, constraints, distance, factors, priority, shift, skills, wage
 from .scoring.features import (
-    AVAILABILITY_CODES,
-    BENEFITS,
-    GROUPS,
-    SHIFT_CODES,
+    F_OUT,
+    F_RELOCATE,
+    F_WHOLE,
     PostingFeatures,
     ProfileFeatures,
+    Row,
     posting_features,
+    posting_row,
     profile_features,
+    profile_row,
 )
 from .scoring.policy import Policy
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
-BENEFIT_BITS = {b: 1 << i for i, b in enumerate(BENEFITS)}
-RB = BENEFIT_BITS["room_and_board"]
-SI = BENEFIT_BITS["social_insurance"]
-DORM = BENEFIT_BITS["dormitory"]
-GROUP_BITS = {g: 1 << i for i, g in enumerate(GROUPS)}
-POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 CERT_OVERFLOW = np.uint64(1 << 63)  # a certificate beyond the 63 the index can name: unmatchable
 
 # commute bands (km) for bucketing seekers; beyond the last, a seeker is "long range"
 BANDS = (10.0, 20.0, 30.0, 50.0, 80.0, 120.0, 200.0)
-F_WHOLE, F_OUT, F_RELOCATE, F_CARE, F_VEC = 1, 2, 4, 8, 16
 # profile bucket kinds beyond the commute bands (0..6)
 K_WHOLE, K_LONG, K_WIDE = 7, 8, 9
 CHUNK = 16_384  # rows scored per vector pass before the bound is checked again
@@ -216,7 +214,7 @@ class _Table:
 
     COLUMNS: ClassVar[dict[str, npt.DTypeLike]] = {}
 
-    def __init__(self, policy: Policy, vocab: Vocabulary | None, year: int | None) -> None:
+    def __init__(self, policy: Policy, vocab: Vocabulary | None = None, *, year: int | None = None) -> None:
         self.policy = policy
         self.vocab = vocab or Vocabulary()
         self.year = year or date.today().year
@@ -332,10 +330,10 @@ class _Table:
         rows = np.concatenate(parts).astype(np.int64)
         return rows[self.alive[rows]]
 
-    def _skill_scores(self, vec: dict[str, float], rows: I64, has_vec: npt.NDArray[np.bool_]) -> F64:
-        neutral = self.policy.skills.neutral
+    def _dots(self, vec: dict[str, float], rows: I64) -> F64 | float:
+        """Cosine of a query's skill bag with each row's, as a gather over the ELL slots."""
         if not vec:
-            return np.full(len(rows), neutral)
+            return 0.0
         if len(self._q) < len(self.vocab.tokens):
             self._q = np.zeros(2 * len(self.vocab.tokens), dtype=np.float32)
         ids = [self.vocab.token(t, create=False) for t in vec]
@@ -345,7 +343,33 @@ class _Table:
         dots = (self._q[self.tok[rows]] * self.wt[rows]).sum(axis=1, dtype=np.float64)
         for tid in ids:
             self._q[tid] = 0.0
-        return np.where(has_vec, np.minimum(1.0, self.policy.skills.gain * dots), neutral)
+        return dots
+
+    def _pair(self, query: Row, rows: Row) -> tuple[Row, Row]:
+        """(seeker, posting) of a query against this table's rows."""
+        raise NotImplementedError
+
+    def _score_rows(
+        self, query: Row, vec: dict[str, float], origin: int, dist_all: F64, rows: I64
+    ) -> tuple[I64, F64]:
+        """The rows that may match the query, with their scores: one routine for both directions.
+
+        The constraints read a few columns of every candidate row; the factors gather the rest
+        only for the rows that pass.
+        """
+        c = counties()
+        county = self.cols["county"][rows]
+        d = dist_all[county]
+        same_province = c.province[county] == c.province[origin]
+        ok = constraints.feasible(*self._pair(query, _Gather(self.cols, rows)), d, same_province, self.year)
+        rows, d = rows[ok], d[ok]
+        if len(rows) == 0:
+            return rows, np.zeros(0)
+        profile, posting = self._pair(query, _Gather(self.cols, rows))
+        scores = factors.total(
+            factors.scores(profile, posting, d, self._dots(vec, rows), self.policy), self.policy
+        )
+        return rows, np.asarray(scores, dtype=np.float64)
 
     def _search(
         self,
@@ -421,55 +445,21 @@ class _Table:
         return int(cols + self.alive.nbytes + self.tok.nbytes + self.wt.nbytes + self.ids.nbytes() + buckets)
 
 
-def _factor_total(policy: Policy, scores: list[F64]) -> F64:
-    w = policy.weights
-    total = np.zeros_like(scores[0])
-    for name, s in zip(("distance", "wage", "skills", "shift", "benefits", "priority"), scores, strict=True):
-        total = total + s * w.normalised(name)
-    return total
+class _Gather(Mapping[str, Any]):
+    """Some rows of a table's columns, each column gathered when a formula reads it."""
 
+    def __init__(self, cols: dict[str, np.ndarray], rows: I64) -> None:
+        self._cols = cols
+        self._rows = rows
 
-def _wage_scores(policy: Policy, wmin: F64, wmax: F64, desired: F64) -> F64:
-    safe = np.where(desired > 0, desired, 1.0)
-    inside = 0.7 + 0.3 * (wmax - desired) / np.maximum(wmax - wmin, 1.0)
-    below = 0.6 * np.maximum(0.0, 1.0 - ((desired - wmax) / safe) / policy.wage.tolerance)
-    out = np.where(wmin >= desired, 1.0, np.where(wmax >= desired, inside, below))
-    return np.where(desired > 0, out, policy.wage.no_desire)
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._cols[key][self._rows]
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cols)
 
-def _benefit_scores(policy: Policy, needs: I64, given: I64) -> F64:
-    met = POPCOUNT[needs & given] + 0.5 * (((needs & RB) != 0) & ((given & RB) == 0) & ((given & DORM) != 0))
-    count = POPCOUNT[needs]
-    bonus = policy.benefits.social_insurance_bonus
-    no_need = policy.benefits.no_need + np.where((given & SI) != 0, bonus, 0.0)
-    return np.where(count > 0, met / np.maximum(count, 1), no_need)
-
-
-def _shift_table(policy: Policy) -> F64:
-    """[availability row (any, day_only, weekdays_only, any_with_care), shift code] -> score."""
-    rows = ("any", "day_only", "weekdays_only", "any_with_care")
-    table = np.zeros((4, len(SHIFT_CODES)))
-    for r, name in enumerate(rows):
-        for s, code in SHIFT_CODES.items():
-            table[r, code] = policy.shift[name][s]
-    return table
-
-
-def _allowed_table() -> npt.NDArray[np.bool_]:
-    table = np.zeros((len(AVAILABILITY_CODES), len(SHIFT_CODES)), dtype=bool)
-    for a, ac in AVAILABILITY_CODES.items():
-        for s, sc in SHIFT_CODES.items():
-            table[ac, sc] = s in ALLOWED_SHIFTS[a]
-    return table
-
-
-def _group_table(policy: Policy) -> F64:
-    return np.array(
-        [
-            sum(policy.priority.groups.get(g, 0.0) for g in sorted(g for g, b in GROUP_BITS.items() if m & b))
-            for m in range(256)
-        ]
-    )
+    def __len__(self) -> int:
+        return len(self._cols)
 
 
 class PostingIndex(_Table):
@@ -488,14 +478,11 @@ class PostingIndex(_Table):
         "has_vec": np.bool_,
     }
 
-    def __init__(self, policy: Policy, vocab: Vocabulary | None = None, *, year: int | None = None) -> None:
-        super().__init__(policy, vocab, year)
-        self._shift = _shift_table(policy)
-        self._allowed = _allowed_table()
-        self._groups = _group_table(policy)
-
     def _bucket_of(self, row: int) -> tuple[int, int]:
         return (int(self.cols["county"][row]), 0)
+
+    def _pair(self, query: Row, rows: Row) -> tuple[Row, Row]:
+        return query, rows
 
     def add(self, view: PostingView) -> bool:
         """Index a posting; a closed or full one (or one at an unknown place) is removed instead."""
@@ -506,23 +493,9 @@ class PostingIndex(_Table):
             self.remove(f.id)
             return False
         county = counties().index[f.place.adcode]
-        self._put(
-            f.id,
-            (county, 0),
-            {
-                "county": county,
-                "wage_min": f.wage_min,
-                "wage_max": f.wage_max,
-                "shift": SHIFT_CODES[f.shift],
-                "benefits": sum(BENEFIT_BITS[b] for b in f.benefits),
-                "key": f.key_enterprise,
-                "min_age": min(f.min_age, 255),
-                "max_age": min(f.max_age, 255),
-                "certs": self.vocab.cert_mask(sorted(f.certificates), create=True),
-                "has_vec": bool(f.vector),
-            },
-            f.vector,
-        )
+        row = posting_row(f, self.vocab.cert_mask(sorted(f.certificates), create=True))
+        row.update(county=county, min_age=min(f.min_age, 255), max_age=min(f.max_age, 255))
+        self._put(f.id, (county, 0), row, f.vector)
         return True
 
     def bulk_load(self, views: Iterable[PostingView]) -> int:
@@ -538,6 +511,7 @@ class PostingIndex(_Table):
         f = profile if isinstance(profile, ProfileFeatures) else profile_features(profile, self.policy)
         if not f.looking or f.place is None:
             return []
+        query = profile_row(f, self.vocab.cert_mask(sorted(f.certificates), create=False))
         c = counties()
         home = c.index[f.place.adcode]
         dist_all = distances_from(home)
@@ -545,81 +519,29 @@ class PostingIndex(_Table):
         groups: list[tuple[float, list[tuple[int, int]]]] = []
         for county, keys in self.county_keys.items():
             d = float(dist_all[county])
-            same = bool(c.province[county] == c.province[home])
-            if (
-                d <= f.max_commute_km
-                or (same and (f.whole_province or f.relocate))
-                or (not same and f.out_of_province)
-            ):
+            if constraints.reach_ok(query, d, bool(c.province[county] == c.province[home])):
                 groups.append((d, keys))
         groups.sort()
-        w = self.policy.weights
-        shift_row = 3 if (f.availability == "any" and f.care) else AVAILABILITY_CODES[f.availability]
-        allowed = self._allowed[AVAILABILITY_CODES[f.availability]]
+        p = self.policy
+        w = p.weights
+        allowed = constraints.ALLOWED[query["availability"]]
         rest = (
-            w.normalised("wage") * (1.0 if f.desired_wage else self.policy.wage.no_desire)
-            + w.normalised("skills") * (1.0 if f.vector else self.policy.skills.neutral)
-            + w.normalised("shift") * float(self._shift[shift_row][allowed].max(initial=0.0))
-            + w.normalised("benefits")
+            w.normalised("wage") * wage.best(query["desired"], p)
+            + w.normalised("skills") * skills.best(bool(f.vector), p)
+            + w.normalised("shift")
+            * float(shift.table(p)[shift.rows(query["availability"], f.care)][allowed].max(initial=0.0))
+            + w.normalised("benefits") * benefits.best(p)
             + w.normalised("priority")
-            * min(
-                1.0, self._groups[sum(GROUP_BITS[g] for g in f.groups)] + self.policy.priority.key_enterprise
-            )
+            * float(priority.scores(priority.boost_table(p)[query["groups"]], True, p))
         )
 
         def bound(d: float) -> float:
-            return w.normalised("distance") * 0.5 ** (d / self.policy.distance.half_km) + rest
+            return w.normalised("distance") * distance.score(d, p) + rest
 
         def score(rows: I64) -> tuple[I64, F64]:
-            return self._score_for_profile(f, home, dist_all, rows)
+            return self._score_rows(query, f.vector, home, dist_all, rows)
 
         return self._search(groups, score, bound, k, exclude)
-
-    def _score_for_profile(self, f: ProfileFeatures, home: int, dist_all: F64, rows: I64) -> tuple[I64, F64]:
-        c = counties()
-        col = self.cols
-        county = col["county"][rows].astype(np.int64)
-        d = dist_all[county]
-        age = self.year - f.birth_year
-        pcerts = self.vocab.cert_mask(sorted(f.certificates), create=False)
-        same_prov = c.province[county] == c.province[home]
-        shift = col["shift"][rows].astype(np.int64)
-        ok = (
-            (col["min_age"][rows] <= age)
-            & (age <= col["max_age"][rows])
-            & ((col["certs"][rows] & ~pcerts) == 0)
-            & self._allowed[AVAILABILITY_CODES[f.availability], shift]
-            & (
-                (d <= f.max_commute_km)
-                | (same_prov & (f.whole_province or f.relocate))
-                | (~same_prov & f.out_of_province)
-            )
-        )
-        rows, d, shift = rows[ok], d[ok], shift[ok]
-        if len(rows) == 0:
-            return rows, np.zeros(0)
-        given = col["benefits"][rows].astype(np.int64)
-        needs = sum(BENEFIT_BITS[b] for b in f.needs)
-        need_arr = np.where(d > self.policy.distance.far_km, needs | RB, needs).astype(np.int64)
-        shift_row = 3 if (f.availability == "any" and f.care) else AVAILABILITY_CODES[f.availability]
-        gsum = self._groups[sum(GROUP_BITS[g] for g in f.groups)]
-        scores = _factor_total(
-            self.policy,
-            [
-                0.5 ** (d / self.policy.distance.half_km),
-                _wage_scores(
-                    self.policy,
-                    col["wage_min"][rows].astype(np.float64),
-                    col["wage_max"][rows].astype(np.float64),
-                    np.full(len(rows), float(f.desired_wage or 0)),
-                ),
-                self._skill_scores(f.vector, rows, col["has_vec"][rows]),
-                self._shift[shift_row, shift],
-                _benefit_scores(self.policy, need_arr, given),
-                np.minimum(1.0, gsum + np.where(col["key"][rows], self.policy.priority.key_enterprise, 0.0)),
-            ],
-        )
-        return rows, scores
 
 
 class ProfileIndex(_Table):
@@ -636,12 +558,6 @@ class ProfileIndex(_Table):
         "groups": np.uint8,
         "certs": np.uint64,
     }
-
-    def __init__(self, policy: Policy, vocab: Vocabulary | None = None, *, year: int | None = None) -> None:
-        super().__init__(policy, vocab, year)
-        self._shift = _shift_table(policy)
-        self._allowed = _allowed_table()
-        self._groups = _group_table(policy)
 
     @staticmethod
     def _key(county: int, flags: int, commute: float) -> tuple[int, int]:
@@ -660,6 +576,9 @@ class ProfileIndex(_Table):
         c = self.cols
         return self._key(int(c["county"][row]), int(c["flags"][row]), float(c["commute"][row]))
 
+    def _pair(self, query: Row, rows: Row) -> tuple[Row, Row]:
+        return rows, query
+
     def add(self, view: ProfileMatchView) -> bool:
         """Index a seeker; one who is not looking (or lives at an unknown place) is removed instead."""
         return self.add_features(profile_features(view, self.policy))
@@ -669,29 +588,9 @@ class ProfileIndex(_Table):
             self.remove(f.id)
             return False
         county = counties().index[f.place.adcode]
-        flags = (
-            (F_WHOLE if f.whole_province else 0)
-            | (F_OUT if f.out_of_province else 0)
-            | (F_RELOCATE if f.relocate else 0)
-            | (F_CARE if f.care else 0)
-            | (F_VEC if f.vector else 0)
-        )
-        self._put(
-            f.id,
-            self._key(county, flags, f.max_commute_km),
-            {
-                "county": county,
-                "birth_year": f.birth_year,
-                "desired": f.desired_wage or 0,
-                "commute": f.max_commute_km,
-                "flags": flags,
-                "availability": AVAILABILITY_CODES[f.availability],
-                "needs": sum(BENEFIT_BITS[b] for b in f.needs),
-                "groups": sum(GROUP_BITS[g] for g in f.groups),
-                "certs": self.vocab.cert_mask(sorted(f.certificates), create=True),
-            },
-            f.vector,
-        )
+        row = profile_row(f, self.vocab.cert_mask(sorted(f.certificates), create=True))
+        row["county"] = county
+        self._put(f.id, self._key(county, row["flags"], f.max_commute_km), row, f.vector)
         return True
 
     def bulk_load(self, views: Iterable[ProfileMatchView]) -> int:
@@ -707,6 +606,7 @@ class ProfileIndex(_Table):
         f = posting if isinstance(posting, PostingFeatures) else posting_features(posting, self.policy)
         if not f.is_open or f.open_positions <= 0 or f.place is None:
             return []
+        query = posting_row(f, self.vocab.cert_mask(sorted(f.certificates), create=True))
         c = counties()
         site = c.index[f.place.adcode]
         dist_all = distances_from(site)
@@ -725,72 +625,24 @@ class ProfileIndex(_Table):
             if chosen:
                 groups.append((d, chosen))
         groups.sort()
-        w = self.policy.weights
-        shift = SHIFT_CODES[f.shift]
-        key_boost = self.policy.priority.key_enterprise if f.key_enterprise else 0.0
+        p = self.policy
+        w = p.weights
         rest = (
-            w.normalised("wage")
-            + w.normalised("skills") * (1.0 if f.vector else self.policy.skills.neutral)
-            + w.normalised("shift") * float(self._shift[:, shift].max())
-            + w.normalised("benefits")
-            + w.normalised("priority") * min(1.0, float(self._groups.max()) + key_boost)
+            w.normalised("wage") * wage.best(None, p)
+            + w.normalised("skills") * skills.best(bool(f.vector), p)
+            + w.normalised("shift") * float(shift.table(p)[:, query["shift"]].max())
+            + w.normalised("benefits") * benefits.best(p)
+            + w.normalised("priority")
+            * float(priority.scores(float(priority.boost_table(p).max()), f.key_enterprise, p))
         )
 
         def bound(d: float) -> float:
-            return w.normalised("distance") * 0.5 ** (d / self.policy.distance.half_km) + rest
+            return w.normalised("distance") * distance.score(d, p) + rest
 
         def score(rows: I64) -> tuple[I64, F64]:
-            return self._score_for_posting(f, site, dist_all, rows)
+            return self._score_rows(query, f.vector, site, dist_all, rows)
 
         return self._search(groups, score, bound, k, exclude)
-
-    def _score_for_posting(self, f: PostingFeatures, site: int, dist_all: F64, rows: I64) -> tuple[I64, F64]:
-        c = counties()
-        col = self.cols
-        county = col["county"][rows].astype(np.int64)
-        d = dist_all[county]
-        flags = col["flags"][rows].astype(np.int64)
-        age = self.year - col["birth_year"][rows].astype(np.int64)
-        certs = self.vocab.cert_mask(sorted(f.certificates), create=True)
-        same_prov = c.province[county] == c.province[site]
-        avail = col["availability"][rows].astype(np.int64)
-        shift = SHIFT_CODES[f.shift]
-        ok = (
-            (f.min_age <= age)
-            & (age <= f.max_age)
-            & ((certs & ~col["certs"][rows]) == 0)
-            & self._allowed[avail, shift]
-            & (
-                (d <= col["commute"][rows])
-                | (same_prov & ((flags & (F_WHOLE | F_RELOCATE)) != 0))
-                | (~same_prov & ((flags & F_OUT) != 0))
-            )
-        )
-        rows, d, flags, avail = rows[ok], d[ok], flags[ok], avail[ok]
-        if len(rows) == 0:
-            return rows, np.zeros(0)
-        needs = col["needs"][rows].astype(np.int64)
-        need_arr = np.where(d > self.policy.distance.far_km, needs | RB, needs)
-        given = np.full(len(rows), sum(BENEFIT_BITS[b] for b in f.benefits), dtype=np.int64)
-        shift_row = np.where((avail == 0) & ((flags & F_CARE) != 0), 3, avail)
-        key_boost = self.policy.priority.key_enterprise if f.key_enterprise else 0.0
-        scores = _factor_total(
-            self.policy,
-            [
-                0.5 ** (d / self.policy.distance.half_km),
-                _wage_scores(
-                    self.policy,
-                    np.full(len(rows), float(f.wage_min)),
-                    np.full(len(rows), float(f.wage_max)),
-                    col["desired"][rows].astype(np.float64),
-                ),
-                self._skill_scores(f.vector, rows, (flags & F_VEC) != 0),
-                self._shift[shift_row, shift],
-                _benefit_scores(self.policy, need_arr, given),
-                np.minimum(1.0, self._groups[col["groups"][rows]] + key_boost),
-            ],
-        )
-        return rows, scores
 
 
 class MatchIndex:
