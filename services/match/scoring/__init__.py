@@ -14,14 +14,12 @@ from datetime import date
 from shared.events import FactorScore, PostingView, ProfileMatchView
 
 from . import benefits, distance, explain, factors, priority, shift, skills, wage
-from .constraints import violation
+from .constraints import entity_violation, pair_violation, same_province
 from .features import (
     PostingFeatures,
     ProfileFeatures,
     posting_features,
-    posting_row,
     profile_features,
-    profile_row,
 )
 from .features import distance as pair_distance
 from .policy import FACTORS, Policy, load_policy
@@ -50,27 +48,20 @@ def score_features(
     """``score_pair`` on already derived features (lets callers derive a view once)."""
     year = year or date.today().year
     dist = pair_distance(profile, posting, policy)
-    if violation(profile, posting, dist, year) is not None or dist is None:
+    if entity_violation(profile, posting, dist) is not None or dist is None:
+        return None
+    rows = profile.row, posting.row
+    if pair_violation(*rows, dist, same_province(profile, posting), year) is not None:
         return None
     same_county = (
         profile.place is not None
         and posting.place is not None
         and (profile.place.adcode == posting.place.adcode)
     )
-    w = policy.weights
     needs = benefits.needed(profile.needs, dist, policy)
     both_have_words = bool(profile.vector) and bool(posting.vector)
     dot = cosine(profile.vector, posting.vector) if both_have_words else 0.0
-    values = [
-        float(s)
-        for s in factors.scores(
-            profile_row(profile, profile.certificates),
-            posting_row(posting, posting.certificates),
-            dist,
-            dot,
-            policy,
-        )
-    ]
+    values = [float(s) for s in factors.scores(*rows, dist, dot, policy)]
     details = (
         distance.detail(dist, same_county),
         wage.detail(posting.wage_min, posting.wage_max, profile.desired_wage, posting.piece_rate),
@@ -80,8 +71,8 @@ def score_features(
         priority.detail(profile.groups, posting.key_enterprise, policy),
     )
     breakdown = [
-        FactorScore(factor=name, score=value, weight=w.normalised(name), detail=text)
-        for name, value, text in zip(FACTORS, values, details, strict=True)
+        FactorScore(factor=name, score=value, weight=weight, detail=text)
+        for name, value, weight, text in zip(FACTORS, values, factors.weights(policy), details, strict=True)
     ]
     total = float(factors.total(values, policy))
     return PairScore(score=total, factors=breakdown, reason=explain.sentence(breakdown), distance_km=dist)

@@ -21,25 +21,21 @@ Int = int | npt.NDArray[Any]
 T = TypeVar("T", Num, Int)
 
 
-def _is_array(*values: object) -> bool:
-    return any(isinstance(v, np.ndarray) for v in values)
-
-
 def where(cond: Any, a: T, b: T) -> T:
     """``a`` where ``cond`` holds, else ``b``; both sides are computed, so keep them finite."""
-    if _is_array(cond, a, b):
+    if isinstance(cond, np.ndarray) or isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return np.where(cond, a, b)
     return a if cond else b
 
 
 def minimum(a: Num, b: Num) -> Num:
-    if _is_array(a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return np.minimum(a, b)
     return min(a, b)
 
 
 def maximum(a: Num, b: Num) -> Num:
-    if _is_array(a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return np.maximum(a, b)
     return max(a, b)
 

@@ -27,8 +27,6 @@ from .features import (
     PostingFeatures,
     ProfileFeatures,
     Row,
-    posting_row,
-    profile_row,
 )
 
 # availability -> shifts it allows
@@ -94,10 +92,17 @@ def feasible(profile: Row, posting: Row, distance_km: Num, same_province: Any, y
 def violation(
     profile: ProfileFeatures, posting: PostingFeatures, distance_km: float | None, year: int
 ) -> str | None:
-    """The first hard constraint the pair fails, in Chinese, or None when the pair may match.
+    """The first hard constraint the pair fails, in Chinese, or None when the pair may match."""
+    reason = entity_violation(profile, posting, distance_km)
+    if reason is not None or distance_km is None:
+        return reason
+    return pair_violation(profile.row, posting.row, distance_km, same_province(profile, posting), year)
 
-    The first four are about one side alone: the index never holds such an entity at all.
-    """
+
+def entity_violation(
+    profile: ProfileFeatures, posting: PostingFeatures, distance_km: float | None
+) -> str | None:
+    """What rules out one side whatever the other: the index never holds such an entity."""
     if not posting.is_open:
         return "岗位未开放"
     if posting.open_positions <= 0:
@@ -106,9 +111,20 @@ def violation(
         return "求职者未在求职"
     if distance_km is None or profile.place is None or posting.place is None:
         return "地址无法识别"
-    same_province = profile.place.province == posting.place.province
-    pair = (profile_row(profile, profile.certificates), posting_row(posting, posting.certificates))
-    for reason, passed in checks(*pair, distance_km, same_province, year):
+    return None
+
+
+def pair_violation(
+    profile: Row, posting: Row, distance_km: float, same_province: bool, year: int
+) -> str | None:
+    """The first of ``checks`` one pair fails."""
+    for reason, passed in checks(profile, posting, distance_km, same_province, year):
         if not passed:
             return reason
     return None
+
+
+def same_province(profile: ProfileFeatures, posting: PostingFeatures) -> bool:
+    if profile.place is None or posting.place is None:
+        return False
+    return profile.place.province == posting.place.province

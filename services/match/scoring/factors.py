@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from . import benefits, distance, priority, shift, skills, wage
 from .arrays import Num
 from .features import F_CARE, F_VEC, Row
-from .policy import FACTORS, Policy
+from .policy import FACTORS, Policy, derived
+
+
+@derived
+def weights(policy: Policy) -> tuple[float, ...]:
+    """The normalised weights in ``FACTORS`` order."""
+    return tuple(policy.weights.normalised(name) for name in FACTORS)
 
 
 def scores(profile: Row, posting: Row, distance_km: Num, skill_dot: Num, policy: Policy) -> list[Num]:
@@ -31,5 +37,4 @@ def scores(profile: Row, posting: Row, distance_km: Num, skill_dot: Num, policy:
 
 
 def total(factor_scores: Sequence[Num], policy: Policy) -> Num:
-    w = policy.weights
-    return sum(s * w.normalised(name) for name, s in zip(FACTORS, factor_scores, strict=True))
+    return sum(s * w for s, w in zip(factor_scores, weights(policy), strict=True))

@@ -7,7 +7,7 @@ disagree on how a view is read (which texts count as skills, how certificates ar
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared import places
@@ -49,6 +49,11 @@ class PostingFeatures:
     open_positions: int
     is_open: bool
     vector: dict[str, float]
+    # what the formulas read of this posting against one seeker (derived once, see posting_row)
+    row: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "row", posting_row(self, self.certificates))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,11 @@ class ProfileFeatures:
     certificates: frozenset[str]
     looking: bool
     vector: dict[str, float]
+    # what the formulas read of this seeker against one posting (derived once, see profile_row)
+    row: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "row", profile_row(self, self.certificates))
 
 
 def employer_key(employer: Employer) -> str:
@@ -140,7 +150,10 @@ def profile_features(view: ProfileMatchView, policy: Policy) -> ProfileFeatures:
 
 
 def mask(names: Iterable[str], bits: Mapping[str, int]) -> int:
-    return sum(bits[n] for n in names)
+    out = 0
+    for name in names:
+        out |= bits[name]
+    return out
 
 
 def profile_row(f: ProfileFeatures, certs: Any) -> dict[str, Any]:
