@@ -15,6 +15,8 @@ from dataclasses import field as dc_field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from shared import vocabulary
+
 ValueKind = Literal[
     "text", "int", "float", "bool", "list", "enum", "enum_list", "phone", "id", "code", "date"
 ]
@@ -36,62 +38,21 @@ class Column:
     width: int = 14
 
 
-# --- value vocabularies (labels officials write -> enum values of shared.models) --------------
+# --- value vocabularies --------------------------------------------------------------------
 
 YES = frozenset({"是", "对", "有", "需要", "接受", "愿意", "同意", "y", "yes", "true", "1", "√", "✓", "✔"})
 NO = frozenset(
     {"否", "不", "无", "不需要", "不接受", "不愿意", "不同意", "n", "no", "false", "0", "×", "✗", "x"}
 )
 
-SHIFTS = {
-    "白班": "day",
-    "长白班": "day",
-    "夜班": "night",
-    "倒班": "rotating",
-    "两班倒": "rotating",
-    "三班倒": "rotating",
-    "轮班": "rotating",
-    "宝妈班": "weekday_day",
-}
-AVAILABILITY = {
-    "不限": "any",
-    "仅白班": "day_only",
-    "白班": "day_only",
-    "仅工作日": "weekdays_only",
-    "工作日": "weekdays_only",
-}
-BENEFITS = {
-    "五险一金": "social_insurance",
-    "社保": "social_insurance",
-    "包吃住": "room_and_board",
-    "宿舍": "dormitory",
-    "提供宿舍": "dormitory",
-    "包住": "dormitory",
-    "班车": "shuttle_bus",
-    "通勤车": "shuttle_bus",
-}
-GROUPS = {
-    "脱贫人口": "poverty_alleviated",
-    "脱贫户": "poverty_alleviated",
-    "低收入": "low_income",
-    "低收入人口": "low_income",
-    "返乡农民工": "returning_migrant",
-    "高校毕业生": "graduate",
-    "登记失业": "registered_unemployed",
-    "登记失业人员": "registered_unemployed",
-    "就业困难": "hard_to_employ",
-    "就业困难人员": "hard_to_employ",
-    "零就业家庭": "zero_employment_family",
-    "残疾人": "disabled",
-}
-CHANNELS = {"站内信": "inbox", "短信": "sms", "微信": "wechat"}
-PROFILE_STATUSES = {
-    "求职中": "looking",
-    "已就业": "hired",
-    "已入职": "hired",
-    "暂停求职": "paused",
-    "暂停": "paused",
-}
+# labels officials write -> enum values of shared.models (the labels and aliases: shared.vocabulary)
+SHIFTS = vocabulary.choices(vocabulary.SHIFT_LABELS, vocabulary.SHIFT_ALIASES)
+AVAILABILITY = vocabulary.choices(vocabulary.AVAILABILITY_LABELS, vocabulary.AVAILABILITY_ALIASES)
+BENEFITS = vocabulary.choices(vocabulary.BENEFIT_LABELS, vocabulary.BENEFIT_ALIASES)
+GROUPS = vocabulary.choices(vocabulary.GROUP_LABELS, vocabulary.GROUP_ALIASES)
+# no webhook: its URL has no column
+CHANNELS = vocabulary.choices({c: vocabulary.CHANNEL_LABELS[c] for c in ("inbox", "sms", "wechat")})
+PROFILE_STATUSES = vocabulary.choices(vocabulary.PROFILE_STATUS_LABELS, vocabulary.PROFILE_STATUS_ALIASES)
 
 
 def _labels(choices: Mapping[str, str]) -> str:
@@ -322,7 +283,7 @@ POSTING_COLUMNS: tuple[Column, ...] = (
         "班次",
         "shift",
         "enum",
-        f"选填。可选：{_labels(SHIFTS)}（宝妈班=周一至周五白班、双休）。默认白班。",
+        f"选填。可选：{_labels(SHIFTS)}（也可填宝妈班）。默认白班。",
         choices=SHIFTS,
         example="宝妈班",
         width=8,

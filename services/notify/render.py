@@ -9,27 +9,16 @@ from __future__ import annotations
 
 from shared.events import MatchView, PostingSummary
 from shared.masking import mask_text
+from shared.vocabulary import SHIFT_LABELS, wage_text
 
 PREFIX = "【春风就业】"
 CALL_TO_ACTION = "回复1表示感兴趣。"
 SEPARATOR = " · "
 
-SHIFT_LABELS = {
-    "day": "白班",
-    "night": "夜班",
-    "rotating": "倒班",
-    "weekday_day": "周一至周五白班",
-}
-
-
-def wage_text(posting: PostingSummary) -> str:
-    if posting.wage_min == posting.wage_max:
-        return f"月薪{posting.wage_min}元"
-    return f"月薪{posting.wage_min}–{posting.wage_max}元"
-
 
 def fallback_reason(posting: PostingSummary) -> str:
-    parts = [p for p in (posting.place, wage_text(posting), SHIFT_LABELS.get(posting.shift, "")) if p]
+    wage = wage_text(posting.wage_min, posting.wage_max)
+    parts = [p for p in (posting.place, wage, SHIFT_LABELS.get(posting.shift, "")) if p]
     return SEPARATOR.join(parts)
 
 

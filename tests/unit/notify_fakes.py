@@ -67,9 +67,9 @@ def match_payload(profile_id: str = "p1", posting_id: str = "j1", **extra: Any) 
         "factors": [
             {"factor": "distance", "score": 0.7, "weight": 0.3, "detail": "距家约70公里"},
             {"factor": "wage", "score": 0.9, "weight": 0.3, "detail": "月薪3800–5200元，高于期望"},
-            {"factor": "shift", "score": 1.0, "weight": 0.2, "detail": "周一至周五白班"},
+            {"factor": "shift", "score": 1.0, "weight": 0.2, "detail": "周一至周五白班，双休"},
         ],
-        "reason": "距家约70公里 · 月薪3800–5200元，高于期望 · 周一至周五白班",
+        "reason": "距家约70公里 · 月薪3800–5200元，高于期望 · 周一至周五白班，双休",
         "posting": {
             "title": "流水线普工（宝妈班）",
             "employer": "恩施示例电子",

@@ -25,7 +25,7 @@ def test_example_pair_sentence() -> None:
     r = score_pair(prof, post, policy, year=2026)
     assert r is not None
     assert r.reason.startswith(
-        "距家约70公里 · 月薪3800–5200元，符合期望 · 周一至周五白班，周末休息 · 包吃住、五险一金"
+        "距家约70公里 · 月薪3800–5200元，符合期望 · 周一至周五白班，双休 · 包吃住、五险一金"
     )
     assert {f.factor for f in r.factors} == {"distance", "wage", "skills", "shift", "benefits", "priority"}
     assert abs(sum(f.weight for f in r.factors) - 1) < 1e-9

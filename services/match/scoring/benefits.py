@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from shared.vocabulary import BENEFIT_LABELS
+
 from .arrays import Int, Num, maximum, where
 from .features import BENEFIT_BITS, BENEFITS, mask
 from .policy import Policy
 
-NAMES = {
-    "room_and_board": "包吃住",
-    "social_insurance": "五险一金",
-    "dormitory": "提供宿舍",
-    "shuttle_bus": "班车接送",
-}
+# what seekers ask about first comes first
 ORDER = ("room_and_board", "social_insurance", "dormitory", "shuttle_bus")
 
 RB = BENEFIT_BITS["room_and_board"]
@@ -58,12 +55,12 @@ def score(needs: frozenset[str], given: frozenset[str], policy: Policy) -> float
 
 
 def names(given: frozenset[str]) -> str:
-    return "、".join(NAMES[b] for b in ORDER if b in given)
+    return "、".join(BENEFIT_LABELS[b] for b in ORDER if b in given)
 
 
 def detail(needs: frozenset[str], given: frozenset[str]) -> str:
     parts = [names(given)] if given else ["未注明福利"]
-    missing = [NAMES[b] for b in ORDER if b in needs and b not in given]
+    missing = [BENEFIT_LABELS[b] for b in ORDER if b in needs and b not in given]
     if missing:
         parts.append("不含" + "、".join(missing))
     return "，".join(parts)

@@ -12,20 +12,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from shared.vocabulary import GROUP_LABELS
+
 from .arrays import Num, minimum, where
 from .features import GROUP_BITS
 from .policy import Policy, derived
-
-NAMES = {
-    "poverty_alleviated": "脱贫人口",
-    "low_income": "低收入人口",
-    "returning_migrant": "返乡农民工",
-    "graduate": "高校毕业生",
-    "registered_unemployed": "登记失业人员",
-    "hard_to_employ": "就业困难人员",
-    "zero_employment_family": "零就业家庭",
-    "disabled": "残疾人",
-}
 
 
 def group_boost(groups: Iterable[str], policy: Policy) -> float:
@@ -48,7 +39,9 @@ def score(groups: Iterable[str], key_enterprise: bool, policy: Policy) -> float:
 
 
 def detail(groups: Iterable[str], key_enterprise: bool, policy: Policy) -> str:
-    parts = [NAMES.get(g, g) + "优先" for g in sorted(groups) if policy.priority.groups.get(g, 0.0) > 0]
+    parts = [
+        GROUP_LABELS.get(g, g) + "优先" for g in sorted(groups) if policy.priority.groups.get(g, 0.0) > 0
+    ]
     if key_enterprise:
         parts.append("重点企业")
     return "、".join(parts) if parts else "无政策加分"

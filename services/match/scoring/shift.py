@@ -11,16 +11,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from shared.vocabulary import SHIFT_LABELS
+
 from .arrays import Int, Num, where
 from .features import AVAILABILITY_CODES, SHIFT_CODES
 from .policy import Policy, derived
-
-NAMES = {
-    "day": "白班",
-    "weekday_day": "周一至周五白班，周末休息",
-    "rotating": "两班倒",
-    "night": "夜班",
-}
 
 # rows of the policy's shift table by code: the availability codes, then the care row
 ROWS = (*AVAILABILITY_CODES, "any_with_care")
@@ -57,4 +52,4 @@ def score(availability: str, care: bool, shift: str, policy: Policy) -> float:
 
 
 def detail(shift: str) -> str:
-    return NAMES.get(shift, shift)
+    return SHIFT_LABELS.get(shift, shift)

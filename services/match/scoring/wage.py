@@ -6,6 +6,8 @@ because seekers learn that the top of an advertised range is for the few.
 
 from __future__ import annotations
 
+from shared.vocabulary import wage_text
+
 from .arrays import Num, maximum, where
 from .policy import Policy
 
@@ -29,11 +31,6 @@ def best(desired: int | None, policy: Policy) -> float:
     if desired is None:
         return max(1.0, policy.wage.no_desire)
     return 1.0 if desired else policy.wage.no_desire
-
-
-def wage_text(wage_min: int, wage_max: int, piece_rate: bool = False) -> str:
-    amount = f"{wage_min}元" if wage_min == wage_max else f"{wage_min}–{wage_max}元"
-    return f"月薪{amount}" + ("（计件）" if piece_rate else "")
 
 
 def detail(wage_min: int, wage_max: int, desired: int | None, piece_rate: bool = False) -> str:
