@@ -3,16 +3,20 @@
 An SMS over 70 characters is split into several billed parts, and long messages get skimmed, so
 the text keeps the reason's leading segments (the match service orders them by weight) and drops
 trailing ones until it fits. The only personal detail is the masked greeting name.
+
+Seekers answer in their inbox (``POST /v1/inbox/…/reply``): there is no inbound SMS path, so the
+message sends them there rather than asking for a reply to the SMS that nothing would read.
 """
 
 from __future__ import annotations
 
 from shared.events import MatchView, PostingSummary
 from shared.masking import mask_text
-from shared.vocabulary import SHIFT_LABELS, wage_text
+from shared.models import Channel
+from shared.vocabulary import CHANNEL_LABELS, SHIFT_LABELS, wage_text
 
 PREFIX = "【春风就业】"
-CALL_TO_ACTION = "回复1表示感兴趣。"
+CALL_TO_ACTION = f"感兴趣请到{CHANNEL_LABELS[Channel.inbox]}回复。"
 SEPARATOR = " · "
 
 
