@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from services.match.scoring import benefits, distance, load_policy, priority, shift, skills, text, wage
@@ -61,3 +62,35 @@ def test_priority_boosts_groups_and_key_enterprises() -> None:
     assert priority.score(["poverty_alleviated"], False, POLICY) > none
     assert priority.score([], True, POLICY) > none
     assert priority.score(["poverty_alleviated", "zero_employment_family"], True, POLICY) == 1.0
+
+
+def test_each_formula_gives_the_same_on_one_pair_and_on_columns() -> None:
+    """The index runs ``scores`` on columns, ``score_pair`` on numbers: one text, same values."""
+    rng = np.random.default_rng(3)
+    n = 500
+    wmin = rng.integers(0, 6000, n)
+    wmax = wmin + rng.integers(0, 3000, n)
+    desired = rng.choice([0, 2500, 4000, 6000], n)
+    needs = rng.integers(0, 16, n)
+    given = rng.integers(0, 16, n)
+    dist = rng.uniform(0, 300, n)
+    avail = rng.integers(0, 3, n)
+    care = rng.random(n) < 0.5
+    shifts = rng.integers(0, 4, n)
+    columns = (
+        wage.scores(wmin, wmax, desired, POLICY),
+        benefits.scores(benefits.needed_masks(needs, dist, POLICY), given, POLICY),
+        shift.scores(avail, care, shifts, POLICY),
+        distance.scores(dist, POLICY),
+    )
+    for i in range(n):
+        one = (
+            wage.scores(int(wmin[i]), int(wmax[i]), int(desired[i]), POLICY),
+            benefits.scores(
+                benefits.needed_masks(int(needs[i]), float(dist[i]), POLICY), int(given[i]), POLICY
+            ),
+            shift.scores(int(avail[i]), bool(care[i]), int(shifts[i]), POLICY),
+            distance.scores(float(dist[i]), POLICY),
+        )
+        for col, value in zip(columns, one, strict=True):
+            assert float(col[i]) == pytest.approx(float(value), abs=1e-12)
