@@ -19,9 +19,7 @@ def test_example_pair_sentence() -> None:
         version=1,
         status="open",
     )
-    prof = profile_match_view(
-        ProfileIn.model_validate(example("profile")), id="s1", version=1
-    )
+    prof = profile_match_view(ProfileIn.model_validate(example("profile")), id="s1", version=1)
     r = score_pair(prof, post, policy, year=2026)
     assert r is not None
     assert r.reason.startswith(
