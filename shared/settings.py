@@ -26,6 +26,11 @@ class CommonSettings(BaseSettings):
         validation_alias="CHUNFENG_TOPIC_PREFIX",
         description="namespace for topic names, so environments or test sessions can share a cluster",
     )
+    api_keys: str | None = Field(
+        default=None,
+        validation_alias="CHUNFENG_API_KEYS",
+        description="JSON list of {id, role, key_sha256, scope}, or a path to such a file (shared.auth)",
+    )
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     log_json: bool = Field(default=True, validation_alias="LOG_JSON")
     host: str = "127.0.0.1"
