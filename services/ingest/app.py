@@ -13,6 +13,8 @@ from services.ingest.metrics import counting_writes, outbox_refresh
 from services.ingest.outbox import ingest_relay
 from services.ingest.repository import Repository
 from services.ingest.settings import IngestSettings
+from shared.audit import AuditLog
+from shared.auth import KeyRing, keyring_for
 from shared.bus.base import Bus
 from shared.health import answer_503_when_store_unavailable, health_router
 from shared.logging import get_logger
@@ -24,8 +26,13 @@ log = get_logger("ingest")
 
 
 def create_app(
-    settings: IngestSettings | None = None, *, bus: Bus | None = None, store: Store | None = None
+    settings: IngestSettings | None = None,
+    *,
+    bus: Bus | None = None,
+    store: Store | None = None,
+    keyring: KeyRing | None = None,
 ) -> FastAPI:
+    """``keyring`` replaces the configured API keys (``make run`` shares one across the services)."""
     settings = settings or IngestSettings()
     bus = bus or make_bus(settings)
     store = store or make_store(settings)
@@ -41,6 +48,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for repo in (app.state.postings, app.state.profiles):
             await repo.ensure_indexes()
+        await app.state.audit.ensure_indexes()
         try:
             await publisher.start()
         except Exception as exc:  # writes are accepted while the bus is down; the relay catches up
@@ -69,6 +77,8 @@ def create_app(
     app.state.bus = bus
     app.state.publisher = publisher
     app.state.relay = relay
+    app.state.keyring = keyring_for(settings, keyring)
+    app.state.audit = AuditLog(store, "ingest")
     app.state.postings = Repository(store, POSTING, on_write=counting_writes(relay.kick))
     app.state.profiles = Repository(store, PROFILE, on_write=counting_writes(relay.kick))
     app.include_router(router)

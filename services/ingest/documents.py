@@ -92,6 +92,11 @@ class Kind:
             outbox_entry(ContactUpserted(key=id, payload=contact, producer=PRODUCER)),
         ]
 
+    def adcode_of(self, data: dict[str, Any]) -> str:
+        """Where the entity is: a posting's workplace, a seeker's home (what officials are scoped by)."""
+        place = data.get("location" if self.name == "posting" else "home") or {}
+        return str(place.get("adcode") or "")
+
     def status_of(self, model: BaseModel, current: str | None) -> str:
         """A posting keeps its lifecycle status across edits; a profile's status is one of its fields."""
         if isinstance(model, ProfileIn):
@@ -107,13 +112,24 @@ def data_of(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
 
 
+def area_of(adcode: str) -> list[str]:
+    """Every prefix of the adcode, so "is it in an official's counties" is one ``$in`` query.
+
+    The store has no prefix operator; an official scoped to "4228" (a prefecture) or "422801"
+    (a county) finds the entity because that exact prefix is in this list.
+    """
+    return [adcode[:n] for n in range(2, len(adcode) + 1)]
+
+
 def new_document(kind: Kind, model: BaseModel, *, id: str | None = None, at: str | None = None) -> Doc:
     id = id or new_id()
     at = at or now_iso()
     status = kind.status_of(model, None)
+    data = data_of(model)
     return {
         "_id": id,
-        "data": data_of(model),
+        "data": data,
+        "area": area_of(kind.adcode_of(data)),
         "status": status,
         "version": 1,
         "created_at": at,

@@ -10,6 +10,7 @@ only the fields the sheet gives; an empty cell leaves the stored value as it was
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,10 @@ from services.ingest.documents import POSTING, PROFILE, Kind
 from services.ingest.repository import Conflict, NotFound, Repository
 from services.ingest.spreadsheet import Sheet, SpreadsheetError
 from shared.models import PostingIn, ProfileIn
+from shared.store.base import Doc
+
+RowGuard = Callable[[BaseModel, Doc | None], str | None]
+"""May the importer store this model (over this existing document)? None if so, else the reason."""
 
 COLUMNS: dict[str, tuple[Column, ...]] = {"profile": PROFILE_COLUMNS, "posting": POSTING_COLUMNS}
 KINDS: dict[str, Kind] = {"profile": PROFILE, "posting": POSTING}
@@ -220,8 +225,12 @@ def identity(model: BaseModel) -> dict[str, Any]:
     }
 
 
-async def apply_rows(repo: Repository, parsed: ParsedSheet) -> dict[str, Any]:
-    """Store every valid row (one write each, like the HTTP API) and report on every row."""
+async def apply_rows(repo: Repository, parsed: ParsedSheet, guard: RowGuard | None = None) -> dict[str, Any]:
+    """Store every valid row (one write each, like the HTTP API) and report on every row.
+
+    ``guard`` is the importer's scope: a row outside it is rejected like an invalid one, so an
+    official's sheet can neither add seekers to another county nor overwrite one found there.
+    """
     report_rows: list[dict[str, Any]] = []
     counts = {"created": 0, "updated": 0, "rejected": 0}
     for row in parsed.rows:
@@ -229,16 +238,23 @@ async def apply_rows(repo: Repository, parsed: ParsedSheet) -> dict[str, Any]:
         if row.model is None:
             entry.update(status="rejected", errors=[e.as_dict() for e in row.errors])
         else:
-            entry.update(await _store_row(repo, parsed.kind, row))
+            entry.update(await _store_row(repo, parsed.kind, row, guard))
         counts[entry["status"]] += 1
         report_rows.append(entry)
     return {"total": len(parsed.rows), **counts, "ignored_columns": parsed.ignored, "rows": report_rows}
 
 
-async def _store_row(repo: Repository, kind: str, row: ParsedRow) -> dict[str, Any]:
+def _refused(reason: str) -> dict[str, Any]:
+    return {"status": "rejected", "errors": [{"column": "", "field": "", "reason": reason}]}
+
+
+async def _store_row(repo: Repository, kind: str, row: ParsedRow, guard: RowGuard | None) -> dict[str, Any]:
     assert row.model is not None
     try:
         existing = await repo.find_live(identity(row.model))
+        # Before anything else: a record outside the scope must not even be named in the report.
+        if guard is not None and (reason := guard(row.model, existing)):
+            return _refused(reason)
         if existing is None:
             created = await repo.create(row.model)
             return {"status": "created", "id": created["id"], "errors": []}
@@ -253,5 +269,4 @@ async def _store_row(repo: Repository, kind: str, row: ParsedRow) -> dict[str, A
         updated = await repo.replace(existing["_id"], model)
         return {"status": "updated", "id": updated["id"], "errors": []}
     except (NotFound, Conflict):
-        reason = "该记录正在被同时修改或已被删除，请稍后重新导入此行"
-        return {"status": "rejected", "errors": [{"column": "", "field": "", "reason": reason}]}
+        return _refused("该记录正在被同时修改或已被删除，请稍后重新导入此行")

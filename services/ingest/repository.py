@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.ingest.documents import DELETED, Kind, data_of, new_document, now_iso, public
+from services.ingest.documents import DELETED, Kind, area_of, data_of, new_document, now_iso, public
 from shared.logging import get_logger
 from shared.store.base import Collection, Doc, Store
 
@@ -31,6 +31,14 @@ class Conflict(RuntimeError):
     """The entity kept changing under us; the client should re-read and retry."""
 
 
+Allow = Callable[[Doc], bool]
+"""An access check on the stored document, run on the very version a change is computed from."""
+
+
+class Forbidden(PermissionError):
+    """The caller may not touch this entity (its ``allow`` check said no)."""
+
+
 class Repository:
     def __init__(
         self, store: Store, kind: Kind, on_write: Callable[[str, str], None] = lambda _c, _i: None
@@ -42,10 +50,17 @@ class Repository:
     async def ensure_indexes(self) -> None:
         await self.col.ensure_index([("outbox_pending", 1)])
         await self.col.ensure_index([("status", 1), ("created_at", -1)])
+        await self.col.ensure_index([("area", 1), ("created_at", -1)])
+        await self._backfill_area()
         if self.kind.name == "profile":
             await self.col.ensure_index([("data.phone", 1)])
         else:
             await self.col.ensure_index([("data.employer.name", 1), ("data.title", 1)])
+
+    async def _backfill_area(self) -> None:
+        """Documents written before access control have no ``area``: officials could not find them."""
+        for doc in await self.col.find({"area": {"$exists": False}}):
+            await self.col.update(doc["_id"], set={"area": area_of(self.kind.adcode_of(doc["data"]))})
 
     async def create(self, model: BaseModel) -> dict[str, Any]:
         doc = new_document(self.kind, model)
@@ -55,19 +70,23 @@ class Repository:
         self._on_write(self.kind.collection, doc["_id"])
         return public(doc)
 
-    async def get(self, id: str) -> dict[str, Any]:
-        return public(await self._live(id))
+    async def get(self, id: str, allow: Allow | None = None) -> dict[str, Any]:
+        return public(await self._live(id, allow))
 
     async def find_live(self, where: Mapping[str, Any]) -> Doc | None:
         docs = await self.col.find({**where, "status": {"$ne": DELETED}}, sort=[("created_at", 1)], limit=1)
         return docs[0] if docs else None
 
-    async def page(self, *, status: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    async def page(
+        self, *, status: str | None, limit: int, offset: int, scope: Mapping[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page, newest first; ``scope`` narrows it to what the caller may see."""
         where: dict[str, Any] = {"status": status} if status else {"status": {"$ne": DELETED}}
+        where.update(scope or {})
         docs = await self.col.find(where, sort=[("created_at", -1), ("_id", -1)], limit=limit, skip=offset)
         return [public(d) for d in docs], await self.col.count(where)
 
-    async def replace(self, id: str, model: BaseModel) -> dict[str, Any]:
+    async def replace(self, id: str, model: BaseModel, allow: Allow | None = None) -> dict[str, Any]:
         """Replace the validated fields as a whole; an identical replacement writes nothing."""
 
         def change(doc: Doc) -> tuple[BaseModel, str] | None:
@@ -76,9 +95,9 @@ class Repository:
                 return None
             return model, status
 
-        return await self._change(id, change)
+        return await self._change(id, change, allow)
 
-    async def set_status(self, id: str, status: str) -> dict[str, Any]:
+    async def set_status(self, id: str, status: str, allow: Allow | None = None) -> dict[str, Any]:
         """Close a posting, or mark a seeker hired/paused/looking (kept in ``data.status`` too)."""
 
         def change(doc: Doc) -> tuple[BaseModel, str] | None:
@@ -89,29 +108,35 @@ class Repository:
                 data["status"] = status
             return self.kind.parse(data), status
 
-        return await self._change(id, change)
+        return await self._change(id, change, allow)
 
-    async def delete(self, id: str) -> None:
+    async def delete(self, id: str, allow: Allow | None = None) -> None:
         """Soft delete: the tombstone keeps the data the deletion events are built from."""
-        await self._change(id, lambda doc: (self.kind.parse(doc["data"]), DELETED))
+        await self._change(id, lambda doc: (self.kind.parse(doc["data"]), DELETED), allow)
 
-    async def _live(self, id: str) -> Doc:
+    async def _live(self, id: str, allow: Allow | None = None) -> Doc:
         doc = await self.col.get(id)
         if doc is None or doc["status"] == DELETED:
             raise NotFound(id)
+        if allow is not None and not allow(doc):
+            raise Forbidden(id)
         return doc
 
-    async def _change(self, id: str, change: Callable[[Doc], tuple[BaseModel, str] | None]) -> dict[str, Any]:
+    async def _change(
+        self, id: str, change: Callable[[Doc], tuple[BaseModel, str] | None], allow: Allow | None = None
+    ) -> dict[str, Any]:
         for _ in range(MAX_ATTEMPTS):
-            doc = await self._live(id)
+            doc = await self._live(id, allow)
             outcome = change(doc)
             if outcome is None:
                 return public(doc)
             model, status = outcome
             version = int(doc["version"]) + 1
             events = self.kind.events(model, id=id, version=version, status=status)
+            data = data_of(model)
             fields = {
-                "data": data_of(model),
+                "data": data,
+                "area": area_of(self.kind.adcode_of(data)),
                 "status": status,
                 "updated_at": now_iso(),
                 "outbox_pending": True,
