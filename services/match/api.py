@@ -1,30 +1,102 @@
-"""Match API: a seeker's recommendations, and an employer's ranked candidate list."""
+"""Match API: a seeker's recommendations, and an employer's ranked candidate list.
+
+Who may ask what: a seeker their own list; an official the lists of seekers and postings in
+its counties; an employer the candidates of its own postings. A match carries no name, phone or
+ID number (match never receives them): candidates are pseudonymous profile ids with scores. The
+one personal detail a match does carry is the seeker's priority group (脱贫人口优先 …) in the
+priority factor and the sentence; an employer gets it redacted, so a candidate list never tells
+a company who is poor or disabled. Contact details of a candidate reach an employer only from
+notify, and only once the seeker has said they are interested.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from services.match.scoring.explain import SEP
+from shared.audit import AuditLog
+from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, hidden, require
 from shared.events import MatchView
 
-router = APIRouter(prefix="/v1", tags=["matches"])
+router = APIRouter(prefix="/v1", tags=["matches"], responses=AUTH_RESPONSES)
+
+Caller = Annotated[Principal, Depends(require(Role.official, Role.employer, Role.seeker))]
+
+REDACTED = "政策加分（仅求职者本人和工作人员可见）"
+
+
+async def _view_of(request: Request, collection: str, id: str) -> dict[str, Any] | None:
+    doc = await request.app.state.store.collection(collection).get(id)
+    return doc["view"] if doc else None
+
+
+async def _check_profile(request: Request, principal: Principal, profile_id: str) -> None:
+    """A seeker's list is theirs and their county's: for anyone else it does not exist (404)."""
+    if principal.is_admin or principal.is_seeker(profile_id):
+        return
+    if principal.role == Role.official:
+        view = await _view_of(request, "profiles", profile_id)
+        if view and principal.covers_area((view.get("home") or {}).get("adcode")):
+            return
+    raise hidden(principal, f"matches of profile {profile_id}", "没有这位求职者")
+
+
+async def _check_posting(request: Request, principal: Principal, posting_id: str) -> None:
+    if principal.is_admin:
+        return
+    if principal.role == Role.seeker:
+        raise forbidden(principal, f"candidates of posting {posting_id}")
+    view = await _view_of(request, "postings", posting_id)
+    if view is None:
+        raise HTTPException(status_code=404, detail="没有这个岗位")
+    adcode = (view.get("location") or {}).get("adcode")
+    code = (view.get("employer") or {}).get("credit_code")
+    if not (principal.covers_area(adcode) or principal.owns_employer(code)):
+        raise forbidden(principal, f"candidates of posting {posting_id}")
+
+
+def for_employer(match: dict[str, Any]) -> dict[str, Any]:
+    """The candidate as a company may see them: the priority group is the seeker's business."""
+    factors = match.get("factors") or []
+    priority = next((f for f in factors if f.get("factor") == "priority"), None)
+    if priority is None or not priority.get("detail"):
+        return match
+    parts = [p for p in str(match.get("reason", "")).split(SEP) if p != priority["detail"]]
+    return match | {
+        "factors": [f | {"detail": REDACTED} if f is priority else f for f in factors],
+        "reason": SEP.join(parts),
+    }
 
 
 @router.get("/matches", response_model=list[MatchView])
 async def list_matches(
     request: Request,
+    principal: Caller,
     profile_id: str | None = Query(default=None, description="a seeker's recommendations, best first"),
     posting_id: str | None = Query(default=None, description="a posting's candidates, best first"),
     include_withdrawn: bool = Query(default=False),
 ) -> list[Any]:
     if (profile_id is None) == (posting_id is None):
         raise HTTPException(status_code=422, detail="give exactly one of profile_id or posting_id")
+    if profile_id is not None:
+        await _check_profile(request, principal, profile_id)
+    else:
+        assert posting_id is not None
+        await _check_posting(request, principal, posting_id)
     if include_withdrawn:
         where = {"profile_id": profile_id} if profile_id else {"posting_id": posting_id}
         docs = await request.app.state.store.collection("matches").find(where, sort=[("score", -1)])
-        return [d["view"] | {"withdrawn_reason": d["view"].get("withdrawn_reason")} for d in docs]
-    engine = request.app.state.engine
-    if profile_id is not None:
-        return list(engine.matches_for_profile(profile_id))
-    return list(engine.matches_for_posting(posting_id))
+        found = [d["view"] | {"withdrawn_reason": d["view"].get("withdrawn_reason")} for d in docs]
+    else:
+        engine = request.app.state.engine
+        views = (
+            engine.matches_for_profile(profile_id) if profile_id else engine.matches_for_posting(posting_id)
+        )
+        found = [v.model_dump(mode="json") for v in views]
+    audit: AuditLog = request.app.state.audit
+    await audit.record(principal, "matches.read", [m["profile_id"] for m in found])
+    if principal.role == Role.employer:
+        found = [for_employer(m) for m in found]
+    return found

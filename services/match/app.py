@@ -13,6 +13,8 @@ from services.match.consumer import MatchProcessor
 from services.match.engine import MatchEngine
 from services.match.scoring import load_policy
 from services.match.settings import MatchSettings
+from shared.audit import AuditLog
+from shared.auth import KeyRing, keyring_for
 from shared.bus.base import Bus
 from shared.consume import ConsumerLoop
 from shared.health import answer_503_when_store_unavailable, health_router
@@ -22,8 +24,13 @@ from shared.store.base import Store
 
 
 def create_app(
-    settings: MatchSettings | None = None, *, bus: Bus | None = None, store: Store | None = None
+    settings: MatchSettings | None = None,
+    *,
+    bus: Bus | None = None,
+    store: Store | None = None,
+    keyring: KeyRing | None = None,
 ) -> FastAPI:
+    """``keyring`` replaces the configured API keys (``make run`` shares one across the services)."""
     settings = settings or MatchSettings()
 
     @asynccontextmanager
@@ -47,6 +54,8 @@ def create_app(
             client_id="match",
         )
         app.state.engine, app.state.store, app.state.loop = engine, the_store, loop
+        app.state.audit = AuditLog(the_store, "match")
+        await app.state.audit.ensure_indexes()
         await loop.start()
         try:
             yield
@@ -57,6 +66,7 @@ def create_app(
                 await the_store.close()
 
     app = FastAPI(title="Chunfeng match", version="1", lifespan=lifespan)
+    app.state.keyring = keyring_for(settings, keyring)
     app.include_router(router)
 
     async def kafka_ready() -> bool:
