@@ -132,6 +132,7 @@ class ContactView(_Frozen):
     channels: list[Channel] = [Channel.inbox]
     consent: bool = True
     active: bool = True
+    home_adcode: str | None = None  # the seeker's county: whose officials may read the inbox
 
 
 class ContactRemoved(_Frozen):

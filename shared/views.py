@@ -65,4 +65,5 @@ def contact_view(profile: ProfileIn, *, id: str, version: int, active: bool = Tr
         channels=list(profile.channels),
         consent=profile.contact_consent,
         active=active and profile.status == "looking",
+        home_adcode=profile.home.adcode,
     )

@@ -4,23 +4,32 @@ The reply is the funnel's "intention" (意向): it is what an official follows u
 also told to match (``feedback.replied``): the reply marks the recommendation
 ``feedback_pending`` in the same write, and the delivery worker publishes it and clears the
 mark, so a reply is accepted while Kafka is down and reaches match once it is back.
+
+Access: a seeker reads and answers their own inbox; an official those of the seekers whose home
+(``home_adcode`` of the contact) is in its counties, and records answers given by phone. For
+anyone else an inbox does not exist (404), so probing ids learns nothing. Inbox reads, replies
+and delivery lists are audited.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from services.notify import documents as d
 from services.notify.consumer import utc_now
+from shared.audit import AuditLog
+from shared.auth import AUTH_RESPONSES, Principal, Role, hidden, require
 from shared.events import FactorScore, PostingSummary
 from shared.masking import mask_text
 from shared.store.base import Store
 
-router = APIRouter(prefix="/v1", tags=["notify"])
+router = APIRouter(prefix="/v1", tags=["notify"], responses=AUTH_RESPONSES)
+
+SeekerSide = Annotated[Principal, Depends(require(Role.official, Role.seeker))]
 
 
 class Reply(BaseModel):
@@ -71,6 +80,22 @@ def _store(request: Request) -> Store:
     return store
 
 
+def _audit(request: Request) -> AuditLog:
+    audit: AuditLog = request.app.state.audit
+    return audit
+
+
+async def _check_seeker(request: Request, principal: Principal, profile_id: str) -> None:
+    """The seeker themself, an official of their home county, or an admin; else 404."""
+    if principal.is_admin or principal.is_seeker(profile_id):
+        return
+    if principal.role == Role.official:
+        contact = await _store(request).collection(d.CONTACTS).get(profile_id)
+        if contact and principal.covers_area(contact.get("home_adcode")):
+            return
+    raise hidden(principal, f"inbox {profile_id}", "没有这位求职者的收件箱")
+
+
 def _item(doc: dict[str, Any]) -> InboxItem:
     reply = doc.get("reply")
     return InboxItem(
@@ -94,10 +119,12 @@ def _item(doc: dict[str, Any]) -> InboxItem:
 async def inbox(
     request: Request,
     profile_id: str,
+    principal: SeekerSide,
     include_withdrawn: bool = False,
     limit: int = Query(default=50, ge=1, le=500),
     skip: int = Query(default=0, ge=0),
 ) -> Inbox:
+    await _check_seeker(request, principal, profile_id)
     where: dict[str, Any] = {"profile_id": profile_id}
     if not include_withdrawn:
         where["status"] = "active"
@@ -105,11 +132,16 @@ async def inbox(
     docs = await recs.find(where, sort=[("created_at", -1), ("_id", 1)], limit=limit, skip=skip)
     # A seeker's inbox is usually one page: count separately only when there may be more.
     total = skip + len(docs) if len(docs) < limit else await recs.count(where)
+    await _audit(request).record(principal, "inbox.read", [profile_id])
     return Inbox(profile_id=profile_id, total=total, items=[_item(x) for x in docs])
 
 
 @router.post("/inbox/{profile_id}/{posting_id}/reply", response_model=InboxItem)
-async def reply(request: Request, profile_id: str, posting_id: str, body: Reply) -> InboxItem:
+async def reply(
+    request: Request, profile_id: str, posting_id: str, body: Reply, principal: SeekerSide
+) -> InboxItem:
+    """The seeker answers; or an official records the answer the seeker gave on the phone."""
+    await _check_seeker(request, principal, profile_id)
     recs = _store(request).collection(d.RECOMMENDATIONS)
     rec_id = d.recommendation_id(profile_id, posting_id)
     state = {"interested": body.interested, "at": utc_now()}
@@ -125,18 +157,23 @@ async def reply(request: Request, profile_id: str, posting_id: str, body: Reply)
         raise HTTPException(status_code=409, detail="该岗位推荐已撤回，无法回复")
     doc = await recs.get(rec_id)
     assert doc is not None
+    await _audit(request).record(principal, "inbox.reply", [profile_id])
     return _item(doc)
 
 
 @router.get("/deliveries", response_model=list[DeliveryOut])
 async def deliveries(
     request: Request,
-    profile_id: str | None = None,
+    principal: SeekerSide,
+    profile_id: str | None = Query(default=None, description="required unless the caller is an admin"),
     status: str | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[DeliveryOut]:
     where: dict[str, Any] = {}
+    if profile_id is None and not principal.is_admin:
+        raise HTTPException(status_code=422, detail="profile_id is required")
     if profile_id is not None:
+        await _check_seeker(request, principal, profile_id)
         where["profile_id"] = profile_id
     if status is not None:
         where["status"] = status
@@ -145,6 +182,7 @@ async def deliveries(
         .collection(d.DELIVERIES)
         .find(where, sort=[("created_at", -1), ("_id", 1)], limit=limit)
     )
+    await _audit(request).record(principal, "deliveries.read", [x["profile_id"] for x in docs])
     return [
         DeliveryOut(
             id=x["_id"],

@@ -14,6 +14,8 @@ from services.notify.channels import PUSH_CHANNELS, Channel, build_channels
 from services.notify.consumer import Clock, NotifyHandler, make_consumer_loop, utc_now
 from services.notify.settings import NotifySettings
 from services.notify.worker import DeliveryWorker
+from shared.audit import AuditLog
+from shared.auth import KeyRing, keyring_for
 from shared.bus.base import Bus
 from shared.health import answer_503_when_store_unavailable, health_router
 from shared.logging import get_logger
@@ -43,8 +45,9 @@ def create_app(
     store: Store | None = None,
     channels: Mapping[str, Channel] | None = None,
     clock: Clock = utc_now,
+    keyring: KeyRing | None = None,
 ) -> FastAPI:
-    """``channels`` and ``clock`` replace the configured ones (tests, a demo with fakes)."""
+    """``channels``, ``clock`` and ``keyring`` (API keys) replace the configured ones (tests, make run)."""
     settings = settings or NotifySettings()
 
     @asynccontextmanager
@@ -58,6 +61,8 @@ def create_app(
         except Exception as exc:  # topics are normally created by `python -m shared.topics`
             log.warning("could not ensure topics", error=repr(exc))
         await ensure_indexes(the_store)
+        app.state.audit = AuditLog(the_store, "notify")
+        await app.state.audit.ensure_indexes()
         publisher = the_bus.publisher("notify")
         await publisher.start()
         handler = NotifyHandler(
@@ -80,6 +85,7 @@ def create_app(
                 await the_store.close()
 
     app = FastAPI(title="Chunfeng notify", version="1", lifespan=lifespan)
+    app.state.keyring = keyring_for(settings, keyring)
     app.include_router(router)
 
     async def kafka_ready() -> bool:
