@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import hashlib
+import json
 import os
+import secrets
 import signal
 import socket
 import struct
@@ -334,6 +337,23 @@ class DevStack:
 # --- command line ---------------------------------------------------------------------------
 
 
+def ensure_admin_key() -> str | None:
+    """``make stack`` without configured keys: a fresh admin key for this run, hash to the services.
+
+    The services get only its SHA-256 (``CHUNFENG_API_KEYS``), the demo loader and the operator
+    the key itself (``CHUNFENG_ADMIN_KEY``, printed). Configured keys are left alone.
+    """
+    if os.environ.get("CHUNFENG_API_KEYS"):
+        return os.environ.get("CHUNFENG_ADMIN_KEY")
+    key = "cf_" + secrets.token_urlsafe(32)
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    os.environ["CHUNFENG_API_KEYS"] = json.dumps(
+        [{"id": "devstack-admin", "role": "admin", "key_sha256": digest, "scope": []}]
+    )
+    os.environ["CHUNFENG_ADMIN_KEY"] = key
+    return key
+
+
 def run_stack(stack: DevStack) -> int:
     """``make stack``: everything up, wait for Ctrl-C / SIGTERM, everything down."""
     stop = threading.Event()
@@ -347,6 +367,7 @@ def run_stack(stack: DevStack) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
     code = 0
+    admin_key = ensure_admin_key()
     try:
         stack.ensure_infra()
         stack.create_topics()
@@ -366,6 +387,8 @@ def run_stack(stack: DevStack) -> int:
         print(f"\nKafka      {stack.kafka_bootstrap}\nMongoDB    {stack.mongodb_url}")
         for name, port in SERVICE_PORTS.items():
             print(f"{name:<10} http://{HOST}:{port}/docs   log: {stack.log_dir / (name + '.log')}")
+        if admin_key:
+            print(f'admin key  {admin_key}   (curl -H "Authorization: Bearer {admin_key}" …)')
         print(f"messages   {gateway}/messages\nCtrl-C stops everything.", flush=True)
         running = True
         while not stop.wait(1.0):

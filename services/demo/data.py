@@ -11,7 +11,12 @@ from typing import Any
 
 POSTINGS: list[dict[str, Any]] = [
     {
-        "employer": {"name": "立讯精密工业（恩施）有限公司", "key_enterprise": True, "industry": "电子制造"},
+        "employer": {
+            "name": "立讯精密工业（恩施）有限公司",
+            "credit_code": "91422800MA4F3L2K8R",
+            "key_enterprise": True,
+            "industry": "电子制造",
+        },
         "title": "流水线普工（宝妈班）",
         "occupation": "电子装配工",
         "headcount": 500,
@@ -26,7 +31,12 @@ POSTINGS: list[dict[str, Any]] = [
         "description": "周一至周五白班，双休。电子产品组装、刷屏测试，适合需要照顾孩子的求职者。",
     },
     {
-        "employer": {"name": "恩施达翔技术有限公司", "key_enterprise": True, "industry": "电子制造"},
+        "employer": {
+            "name": "恩施达翔技术有限公司",
+            "credit_code": "91422800MA49X7WQ3B",
+            "key_enterprise": True,
+            "industry": "电子制造",
+        },
         "title": "SMT操作工",
         "occupation": "操作工",
         "headcount": 80,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.auth import KeyRing, KeySpec, Role, hash_key
 from shared.bus.base import Publisher
 
 
@@ -23,3 +24,14 @@ class FlakyPublisher(Publisher):
 
     async def ping(self) -> bool:
         return True
+
+
+ADMIN_KEY = "cf_unit-test-admin-key"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+def admin_keyring() -> KeyRing:
+    """A key ring with one admin, for tests about something other than access control."""
+    keyring = KeyRing()
+    keyring.add(KeySpec(id="test-admin", role=Role.admin, key_sha256=hash_key(ADMIN_KEY)))
+    return keyring

@@ -29,6 +29,8 @@ async def test_embedded_run_serves_the_demo_with_explained_recommendations(
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     monkeypatch.delenv("MONGODB_URL", raising=False)
     monkeypatch.setattr(load, "_loaded_profiles", [])
+    monkeypatch.setattr(load, "_keys", {})
+    monkeypatch.delenv("CHUNFENG_API_KEYS", raising=False)
     stop = asyncio.Event()
     task = asyncio.create_task(embedded.main(load=True, stop=stop))
     try:
@@ -38,7 +40,10 @@ async def test_embedded_run_serves_the_demo_with_explained_recommendations(
             await asyncio.sleep(0.05)
         assert load._loaded_profiles, "demo not loaded"
         name, pid = load._loaded_profiles[0]
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['NOTIFY']}") as client:
+        notify = f"http://127.0.0.1:{ports['NOTIFY']}"
+        async with httpx.AsyncClient(base_url=notify) as client:
+            assert (await client.get(f"/v1/inbox/{pid}")).status_code == 401
+            client.headers["Authorization"] = f"Bearer {load._keys['admin']}"
             items: list[dict[str, object]] = []
             for _ in range(100):
                 items = (await client.get(f"/v1/inbox/{pid}")).json()["items"]

@@ -15,6 +15,7 @@ from shared.bus.memory import MemoryBus, MemoryPublisher
 from shared.events import TOPIC_CONTACTS, TOPIC_POSTINGS, TOPIC_PROFILES, parse
 from shared.store.memory import MemoryStore
 from tests.examples import example
+from tests.unit.fakes import ADMIN, admin_keyring
 
 POSTING = example("posting")
 PROFILE = example("profile")
@@ -25,7 +26,7 @@ class Stack:
         self.bus = MemoryBus()
         self.store = MemoryStore()
         settings = IngestSettings(max_upload_bytes=4096, max_import_rows=20)
-        self.app = create_app(settings, bus=self.bus, store=self.store)
+        self.app = create_app(settings, bus=self.bus, store=self.store, keyring=admin_keyring())
 
     def events(self, topic: str) -> list[Any]:
         return [parse(topic, r.value) for r in self.bus.records(topic)]
@@ -38,7 +39,7 @@ def stack() -> Stack:
 
 @pytest.fixture
 def client(stack: Stack) -> Iterator[TestClient]:
-    with TestClient(stack.app) as c:
+    with TestClient(stack.app, headers=ADMIN) as c:
         yield c
 
 

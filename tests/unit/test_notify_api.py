@@ -14,6 +14,7 @@ from services.notify.settings import NotifySettings
 from shared.bus.memory import MemoryBus
 from shared.events import TOPIC_CONTACTS, TOPIC_MATCHES, Event
 from shared.store.memory import MemoryStore
+from tests.unit.fakes import ADMIN, admin_keyring
 from tests.unit.notify_fakes import FakeChannel, FakeClock, contact_event, match_event
 
 
@@ -41,10 +42,12 @@ async def service() -> AsyncIterator[Service]:
     bus, sms = MemoryBus(), FakeChannel("sms")
     settings = NotifySettings(worker_interval_s=0.01)
     clock = FakeClock(datetime(2026, 3, 10, 2, 0, tzinfo=UTC))
-    app = create_app(settings, bus=bus, store=MemoryStore(), channels={"sms": sms}, clock=clock)
+    app = create_app(
+        settings, bus=bus, store=MemoryStore(), channels={"sms": sms}, clock=clock, keyring=admin_keyring()
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://notify") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://notify", headers=ADMIN) as http:
             yield Service(http, bus, sms)
 
 

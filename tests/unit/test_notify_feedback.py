@@ -26,6 +26,7 @@ from shared.events import (
     parse,
 )
 from shared.store.memory import MemoryStore
+from tests.unit.fakes import ADMIN, admin_keyring
 from tests.unit.notify_fakes import FakeChannel, FakeClock, contact_event, match_event
 
 
@@ -85,10 +86,11 @@ async def service() -> AsyncIterator[Service]:
     bus, store = FlakyBus(), MemoryStore()
     settings = NotifySettings(worker_interval_s=3600)  # one tick at start; the test ticks by hand
     clock = FakeClock(datetime(2026, 3, 10, 2, 0, tzinfo=UTC))
-    app = create_app(settings, bus=bus, store=store, channels={"sms": FakeChannel("sms")}, clock=clock)
+    channels = {"sms": FakeChannel("sms")}
+    app = create_app(settings, bus=bus, store=store, channels=channels, clock=clock, keyring=admin_keyring())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://notify") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://notify", headers=ADMIN) as http:
             publisher = bus.publisher("test")
             await publisher.publish(TOPIC_CONTACTS, "p1", contact_event().to_bytes())
             await publisher.publish(TOPIC_MATCHES, "p1", match_event().to_bytes())

@@ -14,6 +14,7 @@ from shared.store.base import Collection, StoreUnavailable
 from shared.store.memory import MemoryStore
 from shared.store.mongo import MongoStore
 from tests.examples import example
+from tests.unit.fakes import ADMIN, admin_keyring
 
 
 def _closed_port() -> int:
@@ -60,8 +61,8 @@ class _OutageStore(MemoryStore):
 
 def test_ingest_answers_503_while_the_database_is_down() -> None:
     store = _OutageStore()
-    app = create_app(bus=MemoryBus(), store=store)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    app = create_app(bus=MemoryBus(), store=store, keyring=admin_keyring())
+    with TestClient(app, raise_server_exceptions=False, headers=ADMIN) as client:
         profile = example("profile")
         assert client.post("/v1/profiles", json=profile).status_code == 201
         store.down = True
