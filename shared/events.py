@@ -161,6 +161,7 @@ class PostingSummary(_Frozen):
     place: str = ""
     address: str | None = None
     open_positions: int = 0
+    employer_code: str | None = None  # unified social credit code: whose candidates these are
 
 
 class MatchView(_Frozen):

@@ -382,6 +382,7 @@ class MatchEngine:
             place=places.label(view.location.adcode),
             address=view.location.address,
             open_positions=max(0, view.headcount - view.filled),
+            employer_code=view.employer.credit_code,
         )
 
     def _view(self, profile_id: str, posting_id: str, pair: PairScore, rank: int) -> MatchView:

@@ -9,6 +9,10 @@ Access: a seeker reads and answers their own inbox; an official those of the see
 (``home_adcode`` of the contact) is in its counties, and records answers given by phone. For
 anyone else an inbox does not exist (404), so probing ids learns nothing. Inbox reads, replies
 and delivery lists are audited.
+
+An employer learns who a candidate is only here, and only once the seeker has said they are
+interested in that posting (``GET /v1/candidates``): then the masked name (张**) and, if the
+seeker consented to be contacted, the phone — what the HR manager needs to call back.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from services.notify import documents as d
 from services.notify.consumer import utc_now
 from shared.audit import AuditLog
-from shared.auth import AUTH_RESPONSES, Principal, Role, hidden, require
+from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, hidden, require
 from shared.events import FactorScore, PostingSummary
 from shared.masking import mask_text
 from shared.store.base import Store
@@ -30,6 +34,7 @@ from shared.store.base import Store
 router = APIRouter(prefix="/v1", tags=["notify"], responses=AUTH_RESPONSES)
 
 SeekerSide = Annotated[Principal, Depends(require(Role.official, Role.seeker))]
+EmployerSide = Annotated[Principal, Depends(require(Role.employer))]
 
 
 class Reply(BaseModel):
@@ -60,6 +65,14 @@ class Inbox(BaseModel):
     profile_id: str
     total: int
     items: list[InboxItem]
+
+
+class InterestedCandidate(BaseModel):
+    profile_id: str
+    display_name: str  # 张**: never the full name
+    phone: str | None  # only if the seeker consented to be contacted
+    score: float
+    replied_at: datetime
 
 
 class DeliveryOut(BaseModel):
@@ -198,3 +211,44 @@ async def deliveries(
         )
         for x in docs
     ]
+
+
+@router.get("/candidates", response_model=list[InterestedCandidate])
+async def interested_candidates(
+    request: Request,
+    principal: EmployerSide,
+    posting_id: str = Query(description="one of the employer's postings"),
+) -> list[InterestedCandidate]:
+    """The seekers who answered "interested" to this posting, with what it takes to call them.
+
+    Match's candidate list is pseudonymous; this is where an employer gets a name and a number,
+    and only for people who asked for it by replying. The posting's owner is the credit code
+    the recommendation carries; a posting of another employer is a 403.
+    """
+    recs = _store(request).collection(d.RECOMMENDATIONS)
+    docs = await recs.find(
+        {"posting_id": posting_id, "status": "active", "reply.interested": True},
+        sort=[("score", -1), ("_id", 1)],
+    )
+    any_rec = docs[0] if docs else next(iter(await recs.find({"posting_id": posting_id}, limit=1)), None)
+    if any_rec is not None and not principal.owns_employer(
+        (any_rec.get("posting") or {}).get("employer_code")
+    ):
+        raise forbidden(principal, f"candidates of posting {posting_id}")
+    contacts = _store(request).collection(d.CONTACTS)
+    out: list[InterestedCandidate] = []
+    for rec in docs:
+        contact = await contacts.get(rec["profile_id"])
+        if not contact or contact.get("deleted"):
+            continue  # a deleted seeker is nobody's candidate any more
+        out.append(
+            InterestedCandidate(
+                profile_id=rec["profile_id"],
+                display_name=str(contact.get("display_name") or "求职者"),
+                phone=contact.get("phone") if contact.get("consent") else None,
+                score=float(rec.get("score", 0)),
+                replied_at=d.as_utc(rec["reply"]["at"]) or utc_now(),
+            )
+        )
+    await _audit(request).record(principal, "candidates.contact", [c.profile_id for c in out])
+    return out
