@@ -3,12 +3,14 @@
 Kafka (Apache Kafka 4.x, KRaft) and FerretDB are started — or reused if already running — by
 ``scripts/devstack.py``; the three services run as separate processes wired through them. The
 session gets its own topic prefix and databases, so a reused stack's old data cannot leak into
-the assertions.
+the assertions. The services get one admin key for the session (only its hash, through
+``CHUNFENG_API_KEYS``, as in production); every client here sends it.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -25,11 +27,15 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from devstack import DevStack  # noqa: E402
 
+from shared.auth import Role, spec_json  # noqa: E402
+
 INGEST = "http://127.0.0.1:8001"
 MATCH = "http://127.0.0.1:8002"
 NOTIFY = "http://127.0.0.1:8003"
 KAFKA = "127.0.0.1:9092"
 SERVICES = ("ingest", "match", "notify")
+ADMIN_KEY = "cf_it_" + secrets.token_urlsafe(24)
+AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 class Stack:
@@ -59,6 +65,7 @@ def stack() -> Iterator[Stack]:
         "NOTIFY_DAILY_CAP": "1000",
         "NOTIFY_FILE_SINK_PATH": str(ROOT / "var" / "test" / f"messages-{suffix}.jsonl"),
         "LOG_LEVEL": "INFO",
+        "CHUNFENG_API_KEYS": spec_json([("integration-admin", Role.admin, ADMIN_KEY, [])]),
     }
     ds = DevStack()
     ds.ensure_infra()
@@ -80,7 +87,7 @@ def stack() -> Iterator[Stack]:
 
 @pytest.fixture()
 def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=30, headers=AUTH) as client:
         yield client
 
 

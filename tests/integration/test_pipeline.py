@@ -137,3 +137,11 @@ def test_a_seekers_no_withdraws_the_match_and_offers_the_next_best(stack: Stack,
     reasons = {m["posting_id"]: m.get("withdrawn_reason") for m in withdrawn}
     assert reasons[declined] == "求职者不感兴趣"
     wait_for(lambda: all(i["posting_id"] != declined for i in inbox(http, pid)), timeout=15)
+
+
+def test_the_real_services_refuse_anonymous_callers(stack: Stack) -> None:
+    with httpx.Client(timeout=30) as anonymous:
+        for url in (f"{INGEST}/v1/profiles", f"{MATCH}/v1/matches?profile_id=x", f"{NOTIFY}/v1/inbox/x"):
+            r = anonymous.get(url)
+            assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", url
+        assert anonymous.get(f"{INGEST}/healthz").status_code == 200

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.integration.conftest import INGEST, MATCH, NOTIFY, Stack, wait_for
+from tests.integration.conftest import AUTH, INGEST, MATCH, NOTIFY, Stack, wait_for
 
 HOMES = ["422801", "422802", "422822", "422823", "422825", "422826", "422827", "422828"]
 
@@ -49,7 +49,7 @@ def test_sigkill_of_match_mid_stream_loses_nothing_and_doubles_nothing(
     posting_id = r.json()["id"]
 
     def post(i: int) -> str:
-        with httpx.Client(timeout=30) as c:
+        with httpx.Client(timeout=30, headers=AUTH) as c:
             resp = c.post(f"{INGEST}/v1/profiles", json=_profile(i, tag))
             assert resp.status_code == 201, resp.text
             return str(resp.json()["id"])
