@@ -226,7 +226,7 @@ async def list_profiles(
     """An official lists the seekers of its counties (an admin everyone's)."""
     scope = {} if principal.is_admin else {"area": {"$in": list(principal.areas)}}
     items, total = await _profiles(request).page(status=status, limit=limit, offset=offset, scope=scope)
-    await _audit(request).record(principal, "profile.list", [i["id"] for i in items])
+    await _audit(request).record(principal, "profile.list", [i["id"] for i in items], read=True)
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -234,7 +234,7 @@ async def list_profiles(
 async def get_profile(id: str, request: Request, principal: ProfileReader) -> dict[str, Any]:
     call = _profiles(request).get(id, _may_touch_profile(principal))
     profile = await _guard("profile", id, call, principal)
-    await _audit(request).record(principal, "profile.read", [id])
+    await _audit(request).record(principal, "profile.read", [id], read=True)
     return profile
 
 

@@ -96,7 +96,9 @@ async def list_matches(
         )
         found = [v.model_dump(mode="json") for v in views]
     audit: AuditLog = request.app.state.audit
-    await audit.record(principal, "matches.read", [m["profile_id"] for m in found])
+    # A seeker's list is a read of that seeker even when empty; a posting's, of its candidates.
+    read = [profile_id] if profile_id else [m["profile_id"] for m in found]
+    await audit.record(principal, "matches.read", read, read=True)
     if principal.role == Role.employer:
         found = [for_employer(m) for m in found]
     return found

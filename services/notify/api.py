@@ -145,7 +145,7 @@ async def inbox(
     docs = await recs.find(where, sort=[("created_at", -1), ("_id", 1)], limit=limit, skip=skip)
     # A seeker's inbox is usually one page: count separately only when there may be more.
     total = skip + len(docs) if len(docs) < limit else await recs.count(where)
-    await _audit(request).record(principal, "inbox.read", [profile_id])
+    await _audit(request).record(principal, "inbox.read", [profile_id], read=True)
     return Inbox(profile_id=profile_id, total=total, items=[_item(x) for x in docs])
 
 
@@ -195,7 +195,7 @@ async def deliveries(
         .collection(d.DELIVERIES)
         .find(where, sort=[("created_at", -1), ("_id", 1)], limit=limit)
     )
-    await _audit(request).record(principal, "deliveries.read", [x["profile_id"] for x in docs])
+    await _audit(request).record(principal, "deliveries.read", [x["profile_id"] for x in docs], read=True)
     return [
         DeliveryOut(
             id=x["_id"],
@@ -250,5 +250,5 @@ async def interested_candidates(
                 replied_at=d.as_utc(rec["reply"]["at"]) or utc_now(),
             )
         )
-    await _audit(request).record(principal, "candidates.contact", [c.profile_id for c in out])
+    await _audit(request).record(principal, "candidates.contact", [c.profile_id for c in out], read=True)
     return out

@@ -28,7 +28,8 @@ from services.match.app import create_app as match_app
 from services.match.settings import MatchSettings
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
-from shared.auth import KeyRing, Role, declared_roles, hash_key, headers, spec_json
+from shared.audit import AuditLog
+from shared.auth import KeyRing, Principal, Role, declared_roles, hash_key, headers, spec_json
 from shared.bus.memory import MemoryBus
 from shared.store.memory import MemoryStore
 from shared.topics import topic_specs
@@ -517,3 +518,19 @@ async def test_notify_and_match_audit_who_read_which_seeker(pipeline: Pipeline) 
     assert await p.stores["notify"].collection("audit").count({"principal": "official-jiujiang"}) == 0
     [entry] = await p.stores["match"].collection("audit").find({"principal": "seeker-0"})
     assert (entry["role"], entry["action"], entry["profile_ids"]) == ("seeker", "matches.read", [mine])
+
+
+async def test_repeated_reads_are_one_audit_entry_per_window_and_changes_are_never_coalesced() -> None:
+    store = MemoryStore()
+    audit = AuditLog(store, "test", read_window_s=60)
+    official = Principal("o1", Role.official, ("4228",))
+    for _ in range(5):
+        await audit.record(official, "inbox.read", ["p1"], read=True)
+        await audit.record(official, "profile.update", ["p1"])
+    await audit.record(official, "inbox.read", ["p2"], read=True)
+    await audit.record(Principal("a1", Role.admin), "inbox.read", ["p1"], read=True)
+    entries = await store.collection("audit").find({})
+    assert sorted((e["principal"], e["action"], e["profile_ids"][0]) for e in entries) == sorted(
+        [("o1", "inbox.read", "p1"), ("o1", "inbox.read", "p2"), ("a1", "inbox.read", "p1")]
+        + [("o1", "profile.update", "p1")] * 5
+    )
