@@ -18,6 +18,7 @@ from shared.bus.memory import MemoryBus, MemoryPublisher
 from shared.metrics import metrics_router
 from shared.store.memory import MemoryStore
 from tests.examples import example
+from tests.unit.fakes import ADMIN, admin_keyring
 
 COLLECTION = POSTINGS.collection
 
@@ -45,10 +46,10 @@ def wait_until_published(client: TestClient) -> None:
 
 def test_metrics_show_requests_writes_publishing_and_backlog() -> None:
     bus = MemoryBus()
-    app = create_app(bus=bus, store=MemoryStore())
+    app = create_app(bus=bus, store=MemoryStore(), keyring=admin_keyring())
     publisher = app.state.publisher
     assert isinstance(publisher, MemoryPublisher)
-    with TestClient(app) as client:
+    with TestClient(app, headers=ADMIN) as client:
         before = scrape(client)
         publisher.available = False  # Kafka down: the write is accepted, its event waits
         assert client.post("/v1/postings", json=example("posting")).status_code == 201
