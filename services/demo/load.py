@@ -7,9 +7,10 @@ the one it issued) or ``CHUNFENG_ADMIN_KEY`` from the environment (``make stack`
 from __future__ import annotations
 
 import asyncio
-import os
 
 import httpx
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.demo.data import POSTINGS, PROFILES
 from shared.auth import headers
@@ -21,12 +22,21 @@ NOTIFY = "http://127.0.0.1:8003"
 DEMO_COUNTY = "4228"  # 恩施州: the demo official's area, home of the first demo seeker
 DEMO_EMPLOYER = POSTINGS[0]["employer"]
 
+
+class DemoSettings(BaseSettings):
+    """The loader is a client like any other: it needs a key, never a service's secrets."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    admin_key: str = Field(default="", validation_alias="CHUNFENG_ADMIN_KEY")
+
+
 _loaded_profiles: list[tuple[str, str]] = []
 _keys: dict[str, str] = {}  # role -> demo key, shown by print_where_to_look (make run only)
 
 
 def admin_key() -> str:
-    key = _keys.get("admin") or os.environ.get("CHUNFENG_ADMIN_KEY", "")
+    key = _keys.get("admin") or DemoSettings().admin_key
     if not key:
         raise SystemExit("the demo loader needs an admin API key: set CHUNFENG_ADMIN_KEY")
     return key
