@@ -9,7 +9,13 @@
 #   make infra-up     start (or reuse) Kafka on 127.0.0.1:9092 and FerretDB on 127.0.0.1:27017
 #   make infra-down   stop them
 #   make infra-fetch  download Kafka 4.1.1 and build FerretDB v1.24.2 (once)
-#   make test         unit tests, then integration tests (these start the stack themselves)
+#   make compose-up   the whole stack in containers (Docker Compose; installs and starts a Docker
+#                     engine if none runs, builds the images locally): ports on 127.0.0.1 only
+#   make compose-down stop it (and the engine, if compose-up started it); data volumes stay
+#   make compose-build  build the images only (timed)
+#   make compose-config the merged compose configuration
+#   make test         unit tests, then integration tests (these start the stack themselves: in
+#                     containers, or as local processes when no Docker engine can be started)
 #   make lint         ruff and mypy
 #   make schemas      regenerate docs/events/*.schema.json from the event classes
 #   make eval         matching quality on a seeded simulated campaign (evaluation/, ~1 min);
@@ -27,7 +33,10 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 PY := .venv/bin/python
 DEVSTACK := $(PY) scripts/devstack.py
 
-.PHONY: help venv infra-fetch run stack infra-up infra-down test lint schemas eval bench clean-state
+COMPOSE := $(PY) scripts/composestack.py
+
+.PHONY: help venv infra-fetch run stack infra-up infra-down test lint schemas eval bench clean-state \
+	compose-tools compose-up compose-down compose-build compose-config
 
 help:
 	@sed -n '1,/^$$/p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -55,14 +64,31 @@ infra-up: venv infra-fetch
 infra-down: venv
 	$(DEVSTACK) infra-down
 
-test: venv infra-fetch
+# The compose tools (not the engine) before the unit tests, which check the compose files with
+# `docker compose config`; without root or Debian's packages the integration tests fall back.
+compose-tools:
+	@bash scripts/docker-engine.sh install || echo "WARNING: could not install the Docker tools" >&2
+
+compose-up: venv infra-fetch
+	$(COMPOSE) up
+
+compose-down: venv
+	$(COMPOSE) down
+
+compose-build: venv infra-fetch
+	$(COMPOSE) build
+
+compose-config: venv compose-tools
+	$(COMPOSE) config
+
+test: venv infra-fetch compose-tools
 	$(PY) -m pytest tests/unit -q
 	$(PY) -m pytest tests/integration -q
 
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m mypy scripts/devstack.py
+	$(PY) -m mypy scripts/devstack.py scripts/composestack.py tests/integration/conftest.py
 
 schemas: venv
 	$(PY) -m shared.schemas

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A Docker engine and Compose v2 for this project, on a machine where nothing starts one.
 #
+#   scripts/docker-engine.sh install  install what is missing (engine, Compose), start nothing
 #   scripts/docker-engine.sh start    install what is missing, start dockerd unless one answers;
 #                                     last line of output: "started" (by us) or "running" (reused)
 #   scripts/docker-engine.sh stop     stop the dockerd that `start` started, and nothing else
@@ -60,6 +61,11 @@ install_compose() {
     docker compose version >/dev/null
 }
 
+install_locked() {
+    install_engine
+    install_compose
+}
+
 ours() {  # prints the pid of the dockerd this script started, if it still runs
     daemon_pid dockerd "$state"
 }
@@ -103,6 +109,7 @@ stop_locked() {
 
 cmd=${1:-status}
 case "$cmd" in
+install) with_lock docker-engine install_locked ;;
 start) with_lock docker-engine start_locked ;;
 stop) with_lock docker-engine stop_locked ;;
 status)
