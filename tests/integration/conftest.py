@@ -1,10 +1,17 @@
 """Integration fixtures: the real stack, started once per session, driven only over HTTP and Kafka.
 
-Kafka (Apache Kafka 4.x, KRaft) and FerretDB are started — or reused if already running — by
-``scripts/devstack.py``; the three services run as separate processes wired through them. The
-session gets its own topic prefix and databases, so a reused stack's old data cannot leak into
-the assertions. The services get one admin key for the session (only its hash, through
-``CHUNFENG_API_KEYS``, as in production); every client here sends it.
+By default the stack runs in containers: ``scripts/composestack.py`` installs and starts a Docker
+engine if none answers, builds the images (cached: seconds after the first time) and brings up
+Kafka, FerretDB, the three services and the fake SMS gateway with Docker Compose, all published
+on 127.0.0.1. If no engine can be started, the session says so loudly (on the terminal and in
+the summary) and falls back to the local-process stack of ``scripts/devstack.py`` — the same
+tests, against the same ports. ``CHUNFENG_IT_STACK=local`` chooses that stack directly.
+
+The session gets its own topic prefix and databases (passed to the containers through compose's
+variable interpolation, see docker-compose.yml), so a reused broker's old data cannot leak into
+the assertions. Host ports follow ``CHUNFENG_<NAME>_HOST_PORT`` (compose only). The services
+get one admin key for the session (only its hash, through ``CHUNFENG_API_KEYS``, as in
+production); every client here sends it.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,22 +33,29 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from composestack import HOST_PORTS, ComposeStack, EngineUnavailable, host_ports  # noqa: E402
 from devstack import DevStack  # noqa: E402
 
 from shared.auth import Role, spec_json  # noqa: E402
 
-INGEST = "http://127.0.0.1:8001"
-MATCH = "http://127.0.0.1:8002"
-NOTIFY = "http://127.0.0.1:8003"
-KAFKA = "127.0.0.1:9092"
+_PORTS = host_ports()
+INGEST = f"http://127.0.0.1:{_PORTS['ingest']}"
+MATCH = f"http://127.0.0.1:{_PORTS['match']}"
+NOTIFY = f"http://127.0.0.1:{_PORTS['notify']}"
+KAFKA = f"127.0.0.1:{_PORTS['kafka']}"
 SERVICES = ("ingest", "match", "notify")
 ADMIN_KEY = "cf_it_" + secrets.token_urlsafe(24)
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
+# Set when the session fell back to the local stack; repeated in the terminal summary.
+FALLBACK: list[str] = []
 
 
 class Stack:
-    def __init__(self, devstack: DevStack, env: dict[str, str]) -> None:
-        self.devstack = devstack
+    """What the tests may do to the stack besides HTTP and Kafka: kill, start, cut Kafka off."""
+
+    kind = "?"
+
+    def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.prefix = env["CHUNFENG_TOPIC_PREFIX"]
 
@@ -48,25 +63,123 @@ class Stack:
         return f"{self.prefix}chunfeng.{name}.v1"
 
     def start(self, name: str) -> None:
+        raise NotImplementedError
+
+    def kill(self, name: str, sig: int) -> None:
+        raise NotImplementedError
+
+    @property
+    def owns_kafka(self) -> bool:
+        """True when this session started the broker, so it may stop it (the outage test)."""
+        raise NotImplementedError
+
+    def stop_kafka(self) -> None:
+        raise NotImplementedError
+
+    def start_kafka(self) -> None:
+        raise NotImplementedError
+
+
+class LocalStack(Stack):
+    """The services as processes of this machine (scripts/devstack.py)."""
+
+    kind = "local processes"
+
+    def __init__(self, devstack: DevStack, env: dict[str, str]) -> None:
+        super().__init__(env)
+        self.devstack = devstack
+
+    def start(self, name: str) -> None:
         self.devstack.start_service(name, self.env)
 
     def kill(self, name: str, sig: int) -> None:
         self.devstack.kill_service(name, sig)
 
+    @property
+    def owns_kafka(self) -> bool:
+        return "kafka" in self.devstack.started_infra
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    suffix = uuid.uuid4().hex[:8]
-    env = {
+    def _kafka(self, command: str) -> None:
+        kafka_dir = str(self.devstack.var / "kafka")
+        subprocess.run(["bash", "scripts/kafka.sh", command, kafka_dir], cwd=self.devstack.root, check=True)
+
+    def stop_kafka(self) -> None:
+        self._kafka("stop")
+
+    def start_kafka(self) -> None:
+        self._kafka("start")
+
+
+class ContainerStack(Stack):
+    """The services as containers of a compose project (scripts/composestack.py)."""
+
+    kind = "docker compose"
+
+    def __init__(self, compose: ComposeStack, env: dict[str, str]) -> None:
+        super().__init__(env)
+        self.compose = compose
+
+    def start(self, name: str) -> None:
+        # `docker compose start`: a no-op if dockerd's restart policy already brought it back.
+        self.compose.start(name)
+
+    def kill(self, name: str, sig: int) -> None:
+        self.compose.kill(name, sig)
+
+    @property
+    def owns_kafka(self) -> bool:
+        return True  # the session's own compose project
+
+    def stop_kafka(self) -> None:
+        self.compose.stop("kafka")
+
+    def start_kafka(self) -> None:
+        self.compose.start("kafka")
+
+
+def _session_env(suffix: str, sink_dir: Path) -> dict[str, str]:
+    return {
         "CHUNFENG_TOPIC_PREFIX": f"it{suffix}.",
         "INGEST_MONGODB_DB": f"it_{suffix}_ingest",
         "MATCH_MONGODB_DB": f"it_{suffix}_match",
         "NOTIFY_MONGODB_DB": f"it_{suffix}_notify",
         "NOTIFY_DAILY_CAP": "1000",
-        "NOTIFY_FILE_SINK_PATH": str(ROOT / "var" / "test" / f"messages-{suffix}.jsonl"),
+        "NOTIFY_FILE_SINK_PATH": str(sink_dir / f"messages-{suffix}.jsonl"),
         "LOG_LEVEL": "INFO",
         "CHUNFENG_API_KEYS": spec_json([("integration-admin", Role.admin, ADMIN_KEY, [])]),
     }
+
+
+def _shout(message: str) -> None:
+    """Past pytest's capture, straight to the terminal (and CI's log), and as a warning."""
+    bar = "!" * 100
+    print(f"\n{bar}\n{message}\n{bar}", file=sys.__stderr__, flush=True)
+    warnings.warn(message, stacklevel=2)
+
+
+def _compose_stack(suffix: str) -> Iterator[Stack]:
+    env = _session_env(suffix, Path("/app/var/test"))  # the file sink is inside notify's container
+    compose = ComposeStack(project="chunfeng-it", env=env)
+    compose.hold_ports()
+    try:
+        compose.ensure_engine()
+    except EngineUnavailable:
+        compose.release_ports()  # the local stack takes the same lock itself
+        raise
+    t0 = time.monotonic()
+    try:
+        compose.up()
+        print(f"compose stack up in {time.monotonic() - t0:.0f}s", file=sys.__stderr__, flush=True)
+        yield ContainerStack(compose, env)
+    finally:
+        # Fresh volumes every session, and the engine stopped if this session started it.
+        compose.down(volumes=True)
+
+
+def _local_stack(suffix: str) -> Iterator[Stack]:
+    if _PORTS != {name: default for name, (_var, default) in HOST_PORTS.items()}:
+        raise RuntimeError(f"the local-process stack runs on the standard ports only, not {_PORTS}")
+    env = _session_env(suffix, ROOT / "var" / "test")
     ds = DevStack()
     ds.ensure_infra()
     subprocess.run(
@@ -76,13 +189,40 @@ def stack() -> Iterator[Stack]:
         check=True,
         timeout=120,
     )
-    s = Stack(ds, env)
+    s = LocalStack(ds, env)
     try:
         for name in SERVICES:
             s.start(name)
         yield s
     finally:
         ds.stop_all()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    suffix = uuid.uuid4().hex[:8]
+    choice = os.environ.get("CHUNFENG_IT_STACK", "compose")
+    if choice not in ("compose", "local"):
+        raise RuntimeError(f"CHUNFENG_IT_STACK must be compose or local, not {choice!r}")
+    if choice == "compose":
+        try:
+            yield from _compose_stack(suffix)
+            return
+        except EngineUnavailable as exc:
+            FALLBACK.append(str(exc).splitlines()[0])
+            _shout(
+                "NO DOCKER ENGINE: the integration tests run against the LOCAL-PROCESS stack "
+                f"(scripts/devstack.py) instead of docker compose.\nReason: {exc}"
+            )
+    yield from _local_stack(suffix)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FALLBACK:
+        terminalreporter.section("stack", sep="!", red=True, bold=True)
+        terminalreporter.line(
+            f"integration tests ran on local processes, NOT docker compose: {FALLBACK[0]}", red=True
+        )
 
 
 @pytest.fixture()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -108,11 +107,10 @@ def _inbox(http: httpx.Client, pid: str, include_withdrawn: bool = False) -> lis
 
 
 def test_writes_during_a_kafka_outage_are_published_when_it_is_back(stack: Stack, http: httpx.Client) -> None:
-    if "kafka" not in stack.devstack.started_infra:
+    if not stack.owns_kafka:
         pytest.skip("Kafka is reused from elsewhere; this test only stops a broker it started itself")
     tag = uuid.uuid4().hex[:4]
-    kafka_dir = str(stack.devstack.var / "kafka")
-    subprocess.run(["bash", "scripts/kafka.sh", "stop", kafka_dir], cwd=stack.devstack.root, check=True)
+    stack.stop_kafka()
     try:
         posting = {
             "employer": {"name": f"断网测试{tag}"},
@@ -131,7 +129,7 @@ def test_writes_during_a_kafka_outage_are_published_when_it_is_back(stack: Stack
         assert http.get(f"{INGEST}/v1/outbox").json()["pending_documents"] >= 2
         assert http.get(f"{INGEST}/readyz").status_code == 503
     finally:
-        subprocess.run(["bash", "scripts/kafka.sh", "start", kafka_dir], cwd=stack.devstack.root, check=True)
+        stack.start_kafka()
 
     def arrived() -> list[dict[str, object]]:
         return [i for i in _inbox(http, profile_id) if i.get("posting_id") == posting_id]
