@@ -484,8 +484,9 @@ def cli_up(stack: ComposeStack) -> int:
             marker.write_text("started by make compose-up\n")
         stack.up()
     except (EngineUnavailable, RuntimeError, subprocess.CalledProcessError) as exc:
-        print(f"composestack: {exc}", file=sys.stderr)
-        print("composestack: `make compose-down` stops what was started", file=sys.stderr)
+        # Leave nothing half-up holding the ports' lock: others' tests wait for it.
+        print(f"composestack: {exc}\ncomposestack: stopping what was started", file=sys.stderr)
+        cli_down(stack, volumes=False)
         return 1
     p = stack.ports
     print(f"\nup in {time.monotonic() - t0:.0f}s (project {stack.project}, {stack.images} images)")
