@@ -16,6 +16,7 @@ production); every client here sends it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -150,14 +151,21 @@ def _session_env(suffix: str, sink_dir: Path) -> dict[str, str]:
     }
 
 
-def _shout(message: str) -> None:
-    """Past pytest's capture, straight to the terminal (and CI's log), and as a warning."""
+def _say(config: pytest.Config, message: str) -> None:
+    """Past pytest's output capture, straight to the terminal (and CI's log): the stack's
+    start-up can take minutes the first time, and a fallback must not go unnoticed."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+        print(message, file=sys.stderr, flush=True)
+
+
+def _shout(config: pytest.Config, message: str) -> None:
     bar = "!" * 100
-    print(f"\n{bar}\n{message}\n{bar}", file=sys.__stderr__, flush=True)
+    _say(config, f"\n{bar}\n{message}\n{bar}")
     warnings.warn(message, stacklevel=2)
 
 
-def _compose_stack(suffix: str) -> Iterator[Stack]:
+def _compose_stack(config: pytest.Config, suffix: str) -> Iterator[Stack]:
     env = _session_env(suffix, Path("/app/var/test"))  # the file sink is inside notify's container
     compose = ComposeStack(project="chunfeng-it", env=env)
     compose.hold_ports()
@@ -168,8 +176,9 @@ def _compose_stack(suffix: str) -> Iterator[Stack]:
         raise
     t0 = time.monotonic()
     try:
+        _say(config, f"\nintegration stack: docker compose, project {compose.project} (building images)")
         compose.up()
-        print(f"compose stack up in {time.monotonic() - t0:.0f}s", file=sys.__stderr__, flush=True)
+        _say(config, f"integration stack: built and healthy in {time.monotonic() - t0:.0f}s")
         yield ContainerStack(compose, env)
     finally:
         # Fresh volumes every session, and the engine stopped if this session started it.
@@ -199,20 +208,21 @@ def _local_stack(suffix: str) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def stack(pytestconfig: pytest.Config) -> Iterator[Stack]:
     suffix = uuid.uuid4().hex[:8]
     choice = os.environ.get("CHUNFENG_IT_STACK", "compose")
     if choice not in ("compose", "local"):
         raise RuntimeError(f"CHUNFENG_IT_STACK must be compose or local, not {choice!r}")
     if choice == "compose":
         try:
-            yield from _compose_stack(suffix)
+            yield from _compose_stack(pytestconfig, suffix)
             return
         except EngineUnavailable as exc:
             FALLBACK.append(str(exc).splitlines()[0])
             _shout(
+                pytestconfig,
                 "NO DOCKER ENGINE: the integration tests run against the LOCAL-PROCESS stack "
-                f"(scripts/devstack.py) instead of docker compose.\nReason: {exc}"
+                f"(scripts/devstack.py) instead of docker compose.\nReason: {exc}",
             )
     yield from _local_stack(suffix)
 
