@@ -180,7 +180,7 @@ class ComposeStack:
             raise EngineUnavailable(f"scripts/docker-engine.sh start: {exc}") from exc
         if proc.returncode != 0:
             raise EngineUnavailable(
-                f"scripts/docker-engine.sh start exited {proc.returncode}:\n{_log_tail(proc.stderr)}"
+                f"scripts/docker-engine.sh start exited {proc.returncode}:\n{_log_tail(proc.stderr, 12)}"
             )
         lines = proc.stdout.split()
         self.started_engine = self.started_engine or (lines[-1:] == ["started"])
