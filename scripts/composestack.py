@@ -35,6 +35,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -269,7 +270,10 @@ class ComposeStack:
         """var/compose/<project>.env: this stack's settings, so that a person can run e.g.
         ``docker compose -p chunfeng-it --env-file var/compose/chunfeng-it.env ps`` against it."""
         self.state.mkdir(parents=True, exist_ok=True)
-        lines = [f"{k}={v}" for k, v in sorted(self.env.items())]
+        # Single quotes: compose takes the value literally (the API keys' JSON has double quotes).
+        lines = [
+            f"{k}='{v}'" if any(c in v for c in "\"' #$") else f"{k}={v}" for k, v in sorted(self.env.items())
+        ]
         if self.images == "local":
             lines.append("COMPOSE_FILE=" + os.pathsep.join(str(f) for f in self.files()))
         self.env_file.write_text("\n".join(lines) + "\n")
@@ -470,8 +474,29 @@ def stop_holder(stack: ComposeStack) -> None:
     _holder_pidfile(stack).unlink(missing_ok=True)
 
 
+def admin_key(stack: ComposeStack) -> str | None:
+    """``make compose-up`` without configured keys: an admin key, made once and kept in
+    var/compose/admin.key (mode 600) so the next compose-up keeps it; the containers get only its
+    SHA-256 through ``CHUNFENG_API_KEYS``. Configured keys are left alone (None)."""
+    if os.environ.get("CHUNFENG_API_KEYS"):
+        return None
+    path = stack.state / "admin.key"
+    if not path.exists():
+        stack.state.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("cf_" + secrets.token_urlsafe(32) + "\n")
+    key = path.read_text().strip()
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    stack.env["CHUNFENG_API_KEYS"] = json.dumps(
+        [{"id": "compose-admin", "role": "admin", "key_sha256": digest, "scope": []}]
+    )
+    return key
+
+
 def cli_up(stack: ComposeStack) -> int:
     t0 = time.monotonic()
+    key = admin_key(stack)
     try:
         start_holder(stack)
     except RuntimeError as exc:
@@ -494,6 +519,8 @@ def cli_up(stack: ComposeStack) -> int:
     for name in ("ingest", "match", "notify"):
         print(f"{name:<10} http://{HOST}:{p[name]}/docs")
     print(f"messages   http://{HOST}:{p['sms-gateway']}/messages")
+    if key:
+        print(f"admin key  {key}   (kept in {stack.state / 'admin.key'}; send as 'Authorization: Bearer …')")
     print("logs       docker compose -p", stack.project, "logs -f;  `make compose-down` stops it all")
     return 0
 

@@ -33,6 +33,7 @@ SESSION = {
     "NOTIFY_DAILY_CAP": "1000",
     "NOTIFY_FILE_SINK_PATH": "/app/var/test/messages-42.jsonl",
     "CHUNFENG_KAFKA_HOST_PORT": "19092",
+    "CHUNFENG_API_KEYS": '[{"id": "it", "role": "admin", "key_sha256": "00", "scope": []}]',
 }
 
 
@@ -92,6 +93,7 @@ def test_per_session_settings_reach_the_containers(config: dict[str, Any]) -> No
     services = config["services"]
     for name in ("topics", "ingest", "match", "notify"):
         assert services[name]["environment"]["CHUNFENG_TOPIC_PREFIX"] == "it42.", name
+        assert services[name]["environment"]["CHUNFENG_API_KEYS"] == SESSION["CHUNFENG_API_KEYS"], name
     assert services["ingest"]["environment"]["INGEST_MONGODB_DB"] == "it_42_ingest"
     assert services["match"]["environment"]["MATCH_MONGODB_DB"] == "it_42_match"
     notify = services["notify"]["environment"]
