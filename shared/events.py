@@ -45,6 +45,7 @@ TOPIC_PROFILES = topic_name("profiles")
 TOPIC_CONTACTS = topic_name("contacts")
 TOPIC_MATCHES = topic_name("matches")
 TOPIC_FEEDBACK = topic_name("feedback")
+TOPIC_FUNNEL = topic_name("funnel")  # a seeker's way from recommendation to a stable job
 TOPIC_DEAD_LETTER = topic_name("notify.deadletter")  # deliveries that failed for good
 TOPIC_REJECTED = topic_name("deadletter")  # records a consumer could not accept
 
@@ -195,6 +196,40 @@ class Feedback(_Frozen):
     at: datetime
 
 
+FunnelStepName = Literal[
+    "recommended",
+    "viewed",
+    "interested",
+    "declined",
+    "interviewed",
+    "hired",
+    "stable_30d",
+    "stable_90d",
+    "left",
+]
+
+
+class FunnelStep(_Frozen):
+    """One accepted step of one (seeker, posting) pair: ids, the step, when, who — never a name or phone.
+
+    ``employer_code``/``employer_name``, ``county`` (the workplace's adcode) and ``key_enterprise``
+    are copied from the posting when the step is taken, so a circular can be computed from these
+    events alone, by county and enterprise, without a lookup that a replay could not repeat.
+    """
+
+    profile_id: str
+    posting_id: str
+    step: FunnelStepName
+    at: datetime
+    by: str  # principal id, or the service that derived the step from another event
+    role: str  # admin, official, employer, seeker, or "system"
+    employer_code: str | None = None
+    employer_name: str | None = None
+    county: str | None = None
+    key_enterprise: bool = False
+    reason: str | None = None  # why they left (or another remark an official recorded)
+
+
 class RejectedRecord(_Frozen):
     """A record a consumer could not accept, kept whole so an operator can inspect or replay it."""
 
@@ -327,6 +362,77 @@ class RecordRejected(Event):
     topic = TOPIC_REJECTED
     type: Literal["record.rejected"] = "record.rejected"
     payload: RejectedRecord
+
+
+class _Funnel(Event):
+    topic = TOPIC_FUNNEL
+    payload: FunnelStep
+
+
+@_register
+class FunnelRecommended(_Funnel):
+    type: Literal["funnel.recommended"] = "funnel.recommended"
+
+
+@_register
+class FunnelViewed(_Funnel):
+    type: Literal["funnel.viewed"] = "funnel.viewed"
+
+
+@_register
+class FunnelInterested(_Funnel):
+    type: Literal["funnel.interested"] = "funnel.interested"
+
+
+@_register
+class FunnelDeclined(_Funnel):
+    type: Literal["funnel.declined"] = "funnel.declined"
+
+
+@_register
+class FunnelInterviewed(_Funnel):
+    type: Literal["funnel.interviewed"] = "funnel.interviewed"
+
+
+@_register
+class FunnelHired(_Funnel):
+    type: Literal["funnel.hired"] = "funnel.hired"
+
+
+@_register
+class FunnelStable30(_Funnel):
+    type: Literal["funnel.stable_30d"] = "funnel.stable_30d"
+
+
+@_register
+class FunnelStable90(_Funnel):
+    type: Literal["funnel.stable_90d"] = "funnel.stable_90d"
+
+
+@_register
+class FunnelLeft(_Funnel):
+    type: Literal["funnel.left"] = "funnel.left"
+
+
+FUNNEL_EVENTS: dict[str, type[Event]] = {
+    "recommended": FunnelRecommended,
+    "viewed": FunnelViewed,
+    "interested": FunnelInterested,
+    "declined": FunnelDeclined,
+    "interviewed": FunnelInterviewed,
+    "hired": FunnelHired,
+    "stable_30d": FunnelStable30,
+    "stable_90d": FunnelStable90,
+    "left": FunnelLeft,
+}
+
+
+def funnel_event(step: FunnelStep, *, producer: str = "campaign") -> Event:
+    """The event of an accepted step. A pair takes each step at most once (the state machine's
+    rule), so the id is derived from the pair and the step: a republished step is a duplicate."""
+    cls = FUNNEL_EVENTS[step.step]
+    event_id = derived_event_id("funnel", step.profile_id, step.posting_id, step.step)
+    return cls(event_id=event_id, key=step.profile_id, payload=step, producer=producer)  # type: ignore[call-arg]
 
 
 PostingEvent = PostingUpserted | PostingClosed | PostingDeleted

@@ -14,6 +14,7 @@ from shared.events import (
     TOPIC_CONTACTS,
     TOPIC_DEAD_LETTER,
     TOPIC_FEEDBACK,
+    TOPIC_FUNNEL,
     TOPIC_MATCHES,
     TOPIC_POSTINGS,
     TOPIC_PROFILES,
@@ -24,7 +25,7 @@ from shared.settings import CommonSettings
 
 
 def topic_specs(partitions: int) -> list[TopicSpec]:
-    entity = [TOPIC_POSTINGS, TOPIC_PROFILES, TOPIC_CONTACTS, TOPIC_MATCHES, TOPIC_FEEDBACK]
+    entity = [TOPIC_POSTINGS, TOPIC_PROFILES, TOPIC_CONTACTS, TOPIC_MATCHES, TOPIC_FEEDBACK, TOPIC_FUNNEL]
     return [TopicSpec(t, partitions) for t in entity] + [
         TopicSpec(TOPIC_DEAD_LETTER, 1),
         TopicSpec(TOPIC_REJECTED, 1),
