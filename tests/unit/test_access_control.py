@@ -22,6 +22,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from services.campaign.app import create_app as campaign_app
+from services.campaign.settings import CampaignSettings
 from services.ingest.app import create_app as ingest_app
 from services.ingest.settings import IngestSettings
 from services.match.app import create_app as match_app
@@ -102,6 +104,7 @@ def _apps() -> list[FastAPI]:
         ingest_app(IngestSettings(), bus=bus, store=MemoryStore(), keyring=ring),
         match_app(MatchSettings(), bus=bus, store=MemoryStore(), keyring=ring),
         notify_app(NotifySettings(), bus=bus, store=MemoryStore(), channels={}, keyring=ring),
+        campaign_app(CampaignSettings(), bus=bus, store=MemoryStore(), keyring=ring),
     ]
 
 

@@ -1,0 +1,108 @@
+"""The campaign service: owns each (seeker, posting) pair's way through the hiring funnel,
+the follow-ups of hires, and the daily circular computed from the funnel's events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI
+
+from services.campaign.api import router
+from services.campaign.consumer import CampaignHandler, make_consumer_loop
+from services.campaign.outbox import campaign_relay
+from services.campaign.repository import FunnelRepository
+from services.campaign.settings import CampaignSettings
+from shared.auth import KeyRing, keyring_for
+from shared.bus.base import Bus
+from shared.health import answer_503_when_store_unavailable, health_router
+from shared.logging import get_logger
+from shared.metrics import metrics_router
+from shared.runtime import make_bus, make_store
+from shared.store.base import Store
+from shared.topics import topic_specs
+
+log = get_logger("campaign")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: CampaignSettings | None = None,
+    *,
+    bus: Bus | None = None,
+    store: Store | None = None,
+    clock: Clock = utc_now,
+    keyring: KeyRing | None = None,
+) -> FastAPI:
+    """``clock`` and ``keyring`` replace the real ones (tests: a hire 30 days ago; make run: shared keys)."""
+    settings = settings or CampaignSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        the_bus = bus or make_bus(settings)
+        the_store = store or make_store(settings)
+        try:
+            await the_bus.ensure_topics(topic_specs(settings.topic_partitions))
+        except Exception as exc:  # topics are normally created by `python -m shared.topics`
+            log.warning("could not ensure topics", error=repr(exc))
+        publisher = the_bus.publisher("campaign")
+        relay = campaign_relay(
+            the_store,
+            publisher,
+            interval_s=settings.outbox_interval_s,
+            max_backoff_s=settings.outbox_max_backoff_s,
+        )
+        repo = FunnelRepository(the_store, on_write=relay.kick)
+        await repo.ensure_indexes()
+        loop = make_consumer_loop(the_bus, CampaignHandler(repo), settings.consumer_group)
+        app.state.store, app.state.repo, app.state.relay = the_store, repo, relay
+        app.state.loop, app.state.publisher = loop, publisher
+        try:
+            await publisher.start()
+        except Exception as exc:  # steps are accepted while the bus is down; the relay catches up
+            log.warning("publisher did not start; events wait in the outbox", error=repr(exc))
+        await relay.start()
+        relay.kick()
+        await loop.start()
+        log.info("campaign started", port=settings.port)
+        try:
+            yield
+        finally:
+            await loop.stop()
+            await relay.stop(final_flush=True)
+            try:
+                await publisher.stop()
+            except Exception as exc:
+                log.warning("publisher stop failed", error=repr(exc))
+            if store is None:
+                await the_store.close()
+
+    app = FastAPI(
+        title="春风 · campaign",
+        description="The hiring funnel after the recommendation, retention follow-ups and daily circulars.",
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.tz = ZoneInfo(settings.timezone)
+    app.state.keyring = keyring_for(settings, keyring)
+    app.include_router(router)
+
+    async def kafka_ready() -> bool:
+        return bool(await app.state.loop.ping()) and bool(await app.state.publisher.ping())
+
+    async def db_ready() -> bool:
+        return bool(await app.state.store.ping())
+
+    app.include_router(health_router({"kafka": kafka_ready, "db": db_ready}))
+    app.include_router(metrics_router())
+    answer_503_when_store_unavailable(app)
+    return app

@@ -1,0 +1,110 @@
+"""What campaign hears: recommendations and replies move the funnel; postings give it the target
+headcount, the employer and the county; its own funnel topic feeds the circular's facts.
+
+The circular is built from ``chunfeng.funnel.v1`` (not from the pair documents) so that replaying
+the topics into an empty database gives the same figures. Every handler is idempotent: steps are
+taken once per pair, postings are kept by version, facts are inserted under the event id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.campaign import documents as d
+from services.campaign.repository import SYSTEM, FunnelRepository, IllegalStep
+from shared.bus.base import Bus
+from shared.consume import ConsumerLoop, Routes
+from shared.events import (
+    FUNNEL_EVENTS,
+    Event,
+    FeedbackReplied,
+    MatchCreated,
+    MatchUpdated,
+    MatchWithdrawn,
+    PostingClosed,
+    PostingDeleted,
+    PostingUpserted,
+)
+from shared.logging import get_logger
+
+log = get_logger("campaign.consumer")
+
+
+class CampaignHandler:
+    def __init__(self, repo: FunnelRepository) -> None:
+        self.repo = repo
+
+    def routes(self) -> Routes:
+        routes: dict[type[Event], object] = {
+            MatchCreated: self._on_match,
+            MatchUpdated: self._on_match,
+            MatchWithdrawn: self._on_withdrawn,
+            FeedbackReplied: self._on_feedback,
+            PostingUpserted: self._on_posting,
+            PostingClosed: self._on_posting,
+            PostingDeleted: self._on_posting,
+        }
+        for cls in FUNNEL_EVENTS.values():
+            routes[cls] = self._on_funnel
+        return routes  # type: ignore[return-value]
+
+    async def handle(self, event: Event) -> None:
+        """Route one event as the consumer loop would (tests and replays call this directly)."""
+        handler = self.routes().get(type(event))
+        if handler is not None:
+            await handler(event)
+
+    async def _on_match(self, event: MatchCreated | MatchUpdated) -> None:
+        m = event.payload
+        context = {"employer_code": m.posting.employer_code, "employer_name": m.posting.employer}
+        await self._step(m.profile_id, m.posting_id, "recommended", event, context=context)
+
+    async def _on_withdrawn(self, event: MatchWithdrawn) -> None:
+        await self.repo.note_withdrawn(
+            event.payload.profile_id, event.payload.posting_id, event.payload.withdrawn_reason
+        )
+
+    async def _on_feedback(self, event: FeedbackReplied) -> None:
+        f = event.payload
+        # The reply's topic is not the match's: if it overtook its recommendation, the reply
+        # itself proves one was made (notify only takes replies to what is in the inbox).
+        await self._step(f.profile_id, f.posting_id, "recommended", event, at=f.at)
+        await self._step(
+            f.profile_id, f.posting_id, "interested" if f.interested else "declined", event, at=f.at
+        )
+
+    async def _step(
+        self,
+        profile_id: str,
+        posting_id: str,
+        step: str,
+        event: Event,
+        at: datetime | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        when = at or event.occurred_at
+        try:
+            await self.repo.take(
+                profile_id, posting_id, step, at=when, actor=SYSTEM, create=True, context=context
+            )
+        except IllegalStep as exc:  # e.g. a reply after the interview: noted, never a 409 to anyone
+            log.info(
+                "funnel step from an event not taken",
+                profile_id=profile_id,
+                posting_id=posting_id,
+                step=step,
+                reason=exc.reason,
+            )
+
+    async def _on_posting(self, event: PostingUpserted | PostingClosed | PostingDeleted) -> None:
+        await self.repo.upsert_posting(
+            d.posting_doc(event.payload, deleted=isinstance(event, PostingDeleted))
+        )
+
+    async def _on_funnel(self, event: Event) -> None:
+        await self.repo.facts.insert(d.fact_doc(event.event_id, event.payload))  # type: ignore[attr-defined]
+
+
+def make_consumer_loop(bus: Bus, handler: CampaignHandler, group_id: str = "campaign") -> ConsumerLoop:
+    return ConsumerLoop(bus, group_id=group_id, routes=handler.routes(), client_id="campaign-consumer")

@@ -1,0 +1,178 @@
+"""The funnel in the store: every accepted step is one guarded single-document write.
+
+A step reads the pair, asks the state machine (``funnel.decide``), and writes the step, its
+follow-up tasks (for a hire) and its funnel event in one update under ``where version`` — if
+someone wrote in between, it is decided again on the fresh document. A repeat writes nothing;
+an illegal step raises ``IllegalStep`` with the reason and writes nothing either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.campaign import documents as d
+from services.campaign.funnel import decide
+from shared.events import FunnelStep, funnel_event
+from shared.logging import get_logger
+from shared.store.base import Collection, Doc, Store
+
+log = get_logger("campaign.repository")
+
+MAX_ATTEMPTS = 5
+
+
+class IllegalStep(ValueError):
+    """The step does not follow from the pair's state; ``reason`` says why (shown in the 409)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Conflict(RuntimeError):
+    """The pair kept changing under us; the caller may retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    id: str
+    role: str
+
+
+SYSTEM = Actor("campaign", "system")
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    doc: Doc
+    accepted: bool  # False: a repeat, nothing written
+
+
+class FunnelRepository:
+    def __init__(self, store: Store, on_write: Callable[[str, str], None] = lambda _c, _i: None) -> None:
+        self.pairs: Collection = store.collection(d.PAIRS)
+        self.postings: Collection = store.collection(d.POSTINGS)
+        self.facts: Collection = store.collection(d.FACTS)
+        self._on_write = on_write
+
+    async def ensure_indexes(self) -> None:
+        await self.pairs.ensure_index([("outbox_pending", 1)])
+        await self.pairs.ensure_index([("county", 1)])
+        await self.pairs.ensure_index([("profile_id", 1)])
+        await self.facts.ensure_index([("county", 1), ("at", 1)])
+
+    async def take(
+        self,
+        profile_id: str,
+        posting_id: str,
+        step: str,
+        *,
+        at: datetime,
+        actor: Actor,
+        reason: str | None = None,
+        followup: tuple[str, dict[str, Any]] | None = None,
+        create: bool = False,
+        context: dict[str, Any] | None = None,
+    ) -> StepResult:
+        """Take one step. ``create``: a pair not yet known may start here (events, not the API).
+
+        ``followup`` (days, outcome) is recorded in the same write as the step it feeds;
+        ``context`` (employer code and name) stands in for a posting campaign has not heard of yet.
+        """
+        pid = d.pair_id(profile_id, posting_id)
+        for _ in range(MAX_ATTEMPTS):
+            doc = await self.pairs.get(pid)
+            fresh = doc is None
+            if doc is None:
+                if not create:
+                    raise IllegalStep(decide({}, step, at).reason or "尚未向该求职者推荐此岗位")
+                doc = {**d.new_pair(profile_id, posting_id, now=at), **(context or {})}
+                await self._fill_posting(doc)
+            decision = decide(d.taken(doc), step, at)
+            if decision.outcome == "illegal":
+                raise IllegalStep(decision.reason)
+            if decision.outcome == "repeat" and followup is None:
+                return StepResult(doc, accepted=False)
+            fields: dict[str, Any] = {"updated_at": d.iso(at)}
+            push: dict[str, Any] = {}
+            if decision.outcome == "accept":
+                payload = FunnelStep(
+                    profile_id=profile_id,
+                    posting_id=posting_id,
+                    step=step,  # type: ignore[arg-type]
+                    at=at,
+                    by=actor.id,
+                    role=actor.role,
+                    employer_code=doc.get("employer_code"),
+                    employer_name=doc.get("employer_name"),
+                    county=doc.get("county"),
+                    key_enterprise=bool(doc.get("key_enterprise")),
+                    reason=reason,
+                )
+                fields[f"steps.{step}"] = {
+                    "at": d.iso(at),
+                    "by": actor.id,
+                    "role": actor.role,
+                    "reason": reason,
+                }
+                fields["outbox_pending"] = True
+                push["outbox"] = {"$each": [d.outbox_entry(funnel_event(payload))]}
+                if step == "hired":
+                    fields["followups"] = d.followups_for(at)
+            if followup is not None:
+                days, outcome = followup
+                fields[f"followups.{days}.outcome"] = outcome
+            if fresh:
+                new = {**doc, "version": 1, "outbox": push.get("outbox", {}).get("$each", [])}
+                for key, value in fields.items():
+                    _set_path(new, key, value)
+                if not await self.pairs.insert(new):
+                    continue  # created meanwhile: decide again on the stored one
+                written = new
+            else:
+                if not await self.pairs.update(
+                    pid, set=fields, inc={"version": 1}, push=push or None, where={"version": doc["version"]}
+                ):
+                    continue
+                written = await self.pairs.get(pid) or doc
+            log.info("funnel step", pair=pid, step=step, accepted=decision.outcome == "accept")
+            self._on_write(d.PAIRS, pid)
+            return StepResult(written, accepted=decision.outcome == "accept")
+        raise Conflict(f"pair {pid} is being changed concurrently; retry")
+
+    async def note_withdrawn(self, profile_id: str, posting_id: str, reason: str | None) -> None:
+        """A withdrawn recommendation is noted on the pair, not a funnel step: the seeker may
+        still have been called and may still be hired."""
+        await self.pairs.update(
+            d.pair_id(profile_id, posting_id), set={"withdrawn_reason": reason or "已撤回"}
+        )
+
+    async def _fill_posting(self, doc: Doc) -> None:
+        posting = await self.postings.get(doc["posting_id"])
+        if posting is not None:
+            for key in ("employer_code", "employer_name", "county", "key_enterprise"):
+                doc[key] = posting.get(key)
+
+    async def upsert_posting(self, posting: Doc) -> None:
+        """Keep the newest version of a posting; fill in pairs that were created before it arrived."""
+        if not await self.postings.insert(posting):
+            body = {k: v for k, v in posting.items() if k != "_id"}
+            if not await self.postings.update(
+                posting["_id"], set=body, where={"version": {"$lt": posting["version"]}}
+            ):
+                return
+        for pair in await self.pairs.find({"posting_id": posting["_id"], "county": None}):
+            await self.pairs.update(
+                pair["_id"],
+                set={k: posting[k] for k in ("employer_code", "employer_name", "county", "key_enterprise")},
+            )
+
+
+def _set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        doc = doc.setdefault(part, {})
+    doc[last] = value
