@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.ingest.api import router
+from services.ingest.consumer import IngestHandler, make_consumer_loop
 from services.ingest.documents import POSTING, PROFILE
 from services.ingest.metrics import counting_writes, outbox_refresh
 from services.ingest.outbox import ingest_relay
@@ -55,10 +56,12 @@ def create_app(
             log.warning("publisher did not start; events wait in the outbox", error=repr(exc))
         await relay.start()
         relay.kick()  # publish what a previous process left pending
+        await app.state.loop.start()
         log.info("ingest started", port=settings.port)
         try:
             yield
         finally:
+            await app.state.loop.stop()
             await relay.stop(final_flush=True)
             try:
                 await publisher.stop()
@@ -81,6 +84,10 @@ def create_app(
     app.state.audit = AuditLog(store, "ingest")
     app.state.postings = Repository(store, POSTING, on_write=counting_writes(relay.kick))
     app.state.profiles = Repository(store, PROFILE, on_write=counting_writes(relay.kick))
+    # Hires and departures from the funnel come back as events and go through the same repositories.
+    app.state.loop = make_consumer_loop(
+        bus, IngestHandler(app.state.postings, app.state.profiles), settings.consumer_group
+    )
     app.include_router(router)
     app.include_router(health_router({"kafka": publisher.ping, "db": store.ping}))
     app.include_router(metrics_router(refresh=outbox_refresh(relay.pending)))

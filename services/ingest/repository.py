@@ -110,6 +110,16 @@ class Repository:
 
         return await self._change(id, change, allow)
 
+    async def apply_once(
+        self, id: str, mark: str, change: Callable[[Doc], tuple[BaseModel, str] | None]
+    ) -> dict[str, Any]:
+        """A change another service's event asks for, applied at most once per ``mark`` (its event id).
+
+        The mark is pushed to the document's ``applied`` list in the same write as the change, so
+        a redelivered event finds it there and changes nothing (an increment must not count twice).
+        """
+        return await self._change(id, change, mark=mark)
+
     async def delete(self, id: str, allow: Allow | None = None) -> None:
         """Soft delete: the tombstone keeps the data the deletion events are built from."""
         await self._change(id, lambda doc: (self.kind.parse(doc["data"]), DELETED), allow)
@@ -123,10 +133,16 @@ class Repository:
         return doc
 
     async def _change(
-        self, id: str, change: Callable[[Doc], tuple[BaseModel, str] | None], allow: Allow | None = None
+        self,
+        id: str,
+        change: Callable[[Doc], tuple[BaseModel, str] | None],
+        allow: Allow | None = None,
+        mark: str | None = None,
     ) -> dict[str, Any]:
         for _ in range(MAX_ATTEMPTS):
             doc = await self._live(id, allow)
+            if mark is not None and mark in (doc.get("applied") or []):
+                return public(doc)
             outcome = change(doc)
             if outcome is None:
                 return public(doc)
@@ -145,7 +161,7 @@ class Repository:
                 id,
                 set=fields,
                 inc={"version": 1},
-                push={"outbox": {"$each": events}},
+                push={"outbox": {"$each": events}, **({"applied": mark} if mark is not None else {})},
                 where={"version": doc["version"]},
             )
             if applied:

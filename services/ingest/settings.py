@@ -13,6 +13,9 @@ class IngestSettings(CommonSettings):
 
     port: int = 8001
     mongodb_db: str = "chunfeng_ingest"
+    consumer_group: str = Field(
+        default="ingest", description="Kafka consumer group of ingest's funnel consumer"
+    )
     # The relay is kicked after every write; the interval only bounds how long a missed kick
     # (or a write by another process) waits before its events are published.
     outbox_interval_s: float = Field(default=1.0, gt=0)
