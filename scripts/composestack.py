@@ -23,7 +23,7 @@ wheelhouse staged in ``var/docker/`` from ``$CHUNFENG_CACHE``; ``official`` uses
 ``docker-compose.yml`` alone (apache/kafka and mongo, pulled).
 
 Host ports: ``CHUNFENG_<NAME>_HOST_PORT`` (KAFKA 9092, MONGO 27017, INGEST 8001, MATCH 8002,
-NOTIFY 8003, GATEWAY 8025), always on 127.0.0.1. While any of them is a standard port the
+NOTIFY 8003, CAMPAIGN 8004, GATEWAY 8025), always on 127.0.0.1. While any of them is a standard port the
 stack holds ``/tmp/chunfeng-devstack.lock``, exactly as ``scripts/devstack.py`` does, so a compose
 stack and a local-process stack never fight over the ports.
 """
@@ -60,9 +60,10 @@ HOST_PORTS = {
     "ingest": ("CHUNFENG_INGEST_HOST_PORT", 8001),
     "match": ("CHUNFENG_MATCH_HOST_PORT", 8002),
     "notify": ("CHUNFENG_NOTIFY_HOST_PORT", 8003),
+    "campaign": ("CHUNFENG_CAMPAIGN_HOST_PORT", 8004),
     "sms-gateway": ("CHUNFENG_GATEWAY_HOST_PORT", 8025),
 }
-HTTP_SERVICES = ("ingest", "match", "notify", "sms-gateway")
+HTTP_SERVICES = ("ingest", "match", "notify", "campaign", "sms-gateway")
 KAFKA_VERSION = "4.1.1"
 FERRETDB_VERSION = "v1.24.2"
 
@@ -516,7 +517,7 @@ def cli_up(stack: ComposeStack) -> int:
     p = stack.ports
     print(f"\nup in {time.monotonic() - t0:.0f}s (project {stack.project}, {stack.images} images)")
     print(f"Kafka      {HOST}:{p['kafka']}\nMongoDB    mongodb://{HOST}:{p['mongo']}/")
-    for name in ("ingest", "match", "notify"):
+    for name in ("ingest", "match", "notify", "campaign"):
         print(f"{name:<10} http://{HOST}:{p[name]}/docs")
     print(f"messages   http://{HOST}:{p['sms-gateway']}/messages")
     if key:

@@ -16,7 +16,7 @@ Used two ways:
       python scripts/devstack.py stack | infra-up | infra-down | fetch
 
 Ports: Kafka 127.0.0.1:9092 (controller 9093), FerretDB 127.0.0.1:27017, ingest 8001,
-match 8002, notify 8003, the fake SMS/WeChat gateway 8025. Data lives under ``var/``
+match 8002, notify 8003, campaign 8004, the fake SMS/WeChat gateway 8025. Data lives under ``var/``
 (``var/kafka``, ``var/ferretdb``), service output in ``var/logs/<name>.log``.
 """
 
@@ -49,8 +49,8 @@ KAFKA_PORT = 9092
 MONGO_PORT = 27017
 KAFKA_BOOTSTRAP_SERVERS = f"{HOST}:{KAFKA_PORT}"
 MONGODB_URL = f"mongodb://{HOST}:{MONGO_PORT}/"
-SERVICE_PORTS = {"ingest": 8001, "match": 8002, "notify": 8003, "gateway": 8025}
-PIPELINE = ("ingest", "match", "notify")
+SERVICE_PORTS = {"ingest": 8001, "match": 8002, "notify": 8003, "campaign": 8004, "gateway": 8025}
+PIPELINE = ("ingest", "match", "notify", "campaign")
 # The ports are the machine's, not a clone's: one DevStack at a time uses them (see _hold_ports).
 PORTS_LOCK = Path(tempfile.gettempdir()) / "chunfeng-devstack.lock"
 

@@ -1,4 +1,4 @@
-"""``make run``'s embedded mode: the three services in one process, one in-process bus.
+"""``make run``'s embedded mode: the four services in one process, one in-process bus.
 
 The same apps as in production (``create_app`` of each service), with the embedded bus and
 store chosen by ``shared.runtime`` because no ``KAFKA_BOOTSTRAP_SERVERS``/``MONGODB_URL`` is
@@ -6,7 +6,7 @@ set. Each service still listens on its own port, so everything a user does again
 stack works here too. The demo data set is loaded through ingest's HTTP API, as an official's
 tool would.
 
-The three apps share one key ring: the keys of ``CHUNFENG_API_KEYS`` if set, plus a fresh demo
+The four apps share one key ring: the keys of ``CHUNFENG_API_KEYS`` if set, plus a fresh demo
 key per role, printed at the start and forgotten at Ctrl-C (the seeker's is issued once the
 demo seeker exists, since it is bound to her profile id).
 """
@@ -20,6 +20,8 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from services.campaign.app import create_app as campaign_app
+from services.campaign.settings import CampaignSettings
 from services.demo import load as demo
 from services.demo.load import load_demo, print_where_to_look
 from services.ingest.app import create_app as ingest_app
@@ -39,7 +41,7 @@ log = get_logger("embedded")
 
 
 class _Server(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to the process, which stops all three."""
+    """A uvicorn server that leaves signal handling to the process, which stops them all."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -63,6 +65,7 @@ async def main(load: bool = True, stop: asyncio.Event | None = None) -> None:
         (ingest_app(IngestSettings(), keyring=keyring), IngestSettings()),
         (match_app(MatchSettings(), keyring=keyring), MatchSettings()),
         (notify_app(NotifySettings(), keyring=keyring), NotifySettings()),
+        (campaign_app(CampaignSettings(), keyring=keyring), CampaignSettings()),
     ]
     servers = [
         _Server(uvicorn.Config(app, host=s.host, port=s.port, log_config=None, lifespan="on"))

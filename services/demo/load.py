@@ -18,6 +18,7 @@ from shared.auth import headers
 INGEST = "http://127.0.0.1:8001"
 MATCH = "http://127.0.0.1:8002"
 NOTIFY = "http://127.0.0.1:8003"
+CAMPAIGN = "http://127.0.0.1:8004"
 
 DEMO_COUNTY = "4228"  # 恩施州: the demo official's area, home of the first demo seeker
 DEMO_EMPLOYER = POSTINGS[0]["employer"]
@@ -77,6 +78,7 @@ def print_where_to_look() -> None:
         f"  ingest  {INGEST}/docs   (postings, profiles, spreadsheet import)",
         f"  match   {MATCH}/docs",
         f"  notify  {NOTIFY}/docs",
+        f"  campaign {CAMPAIGN}/docs   (funnel, follow-ups, {CAMPAIGN}/v1/circulars/daily)",
     ]
     if _keys:
         lines += ["Demo API keys (valid until Ctrl-C; send as `Authorization: Bearer <key>`):"]

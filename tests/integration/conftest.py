@@ -43,8 +43,9 @@ _PORTS = host_ports()
 INGEST = f"http://127.0.0.1:{_PORTS['ingest']}"
 MATCH = f"http://127.0.0.1:{_PORTS['match']}"
 NOTIFY = f"http://127.0.0.1:{_PORTS['notify']}"
+CAMPAIGN = f"http://127.0.0.1:{_PORTS['campaign']}"
 KAFKA = f"127.0.0.1:{_PORTS['kafka']}"
-SERVICES = ("ingest", "match", "notify")
+SERVICES = ("ingest", "match", "notify", "campaign")
 ADMIN_KEY = "cf_it_" + secrets.token_urlsafe(24)
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 # Set when the session fell back to the local stack; repeated in the terminal summary.
@@ -144,6 +145,7 @@ def _session_env(suffix: str, sink_dir: Path) -> dict[str, str]:
         "INGEST_MONGODB_DB": f"it_{suffix}_ingest",
         "MATCH_MONGODB_DB": f"it_{suffix}_match",
         "NOTIFY_MONGODB_DB": f"it_{suffix}_notify",
+        "CAMPAIGN_MONGODB_DB": f"it_{suffix}_campaign",
         "NOTIFY_DAILY_CAP": "1000",
         "NOTIFY_FILE_SINK_PATH": str(sink_dir / f"messages-{suffix}.jsonl"),
         "LOG_LEVEL": "INFO",

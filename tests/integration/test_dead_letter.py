@@ -21,13 +21,14 @@ from aiokafka import AIOKafkaProducer
 from tests.integration.conftest import INGEST, KAFKA, MATCH, NOTIFY, Stack, wait_for
 from tests.integration.test_pipeline import _read_topic, example, inbox
 
-# topic -> (a registered type on it, the group that consumes it)
+# topic -> (a registered type on it, the groups that consume it: each dead-letters on its own)
 CONSUMED = {
-    "postings": ("posting.upserted", "match"),
-    "profiles": ("profile.upserted", "match"),
-    "feedback": ("feedback.replied", "match"),
-    "matches": ("match.created", "notify"),
-    "contacts": ("contact.upserted", "notify"),
+    "postings": ("posting.upserted", ("match", "campaign")),
+    "profiles": ("profile.upserted", ("match",)),
+    "feedback": ("feedback.replied", ("match", "campaign")),
+    "matches": ("match.created", ("notify", "campaign")),
+    "contacts": ("contact.upserted", ("notify",)),
+    "funnel": ("funnel.hired", ("campaign", "ingest")),
 }
 PARTITIONS = 3  # CHUNFENG_TOPIC_PARTITIONS in the test stack
 
@@ -54,7 +55,7 @@ async def _publish_bad(stack: Stack, tag: str) -> list[tuple[str, int, str]]:
     producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all")
     await producer.start()
     try:
-        for name, (event_type, _group) in CONSUMED.items():
+        for name, (event_type, _groups) in CONSUMED.items():
             for partition in range(PARTITIONS):
                 for kind, value in bad_records(event_type, tag).items():
                     await producer.send_and_wait(
@@ -94,16 +95,19 @@ def test_bad_records_are_dead_lettered_and_the_stream_continues(stack: Stack, ht
         letters = [json.loads(v) for v in asyncio.run(_read_topic(stack.topic("deadletter"), limit=500))]
         return [e for e in letters if f"dlq-{tag}" == e["key"]]
 
-    letters = wait_for(lambda: (ls := mine()) and len(ls) >= len(sent) and ls, timeout=30)
-    assert len(letters) == len(sent), "each bad record is dead-lettered exactly once"
-    by_place = {(e["payload"]["topic"], e["payload"]["partition"]): [] for e in letters}
+    expected = sum(len(groups) for _t, groups in CONSUMED.values()) * PARTITIONS * 3
+    assert len(sent) == len(CONSUMED) * PARTITIONS * 3
+    letters = wait_for(lambda: (ls := mine()) and len(ls) >= expected and ls, timeout=30)
+    assert len(letters) == expected, "each bad record is dead-lettered exactly once by each group"
+    by_place: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for e in letters:
         assert e["type"] == "record.rejected" and e["schema_version"] == 1 and e["event_id"]
-        by_place[(e["payload"]["topic"], e["payload"]["partition"])].append(e["payload"])
-    for name, (event_type, group) in CONSUMED.items():
-        for partition in range(PARTITIONS):
-            got = sorted(by_place[(stack.topic(name), partition)], key=lambda p: p["offset"])
-            assert [p["group"] for p in got] == [group] * 3
+        p = e["payload"]
+        by_place.setdefault((p["topic"], p["partition"], p["group"]), []).append(p)
+    for name, (event_type, groups) in CONSUMED.items():
+        for partition, group in ((pt, g) for pt in range(PARTITIONS) for g in groups):
+            got = sorted(by_place[(stack.topic(name), partition, group)], key=lambda p: p["offset"])
+            assert len(got) == 3, (name, partition, group)
             reasons = [p["reason"] for p in got]
             assert reasons[0].startswith("not JSON"), reasons
             assert "unknown event type 'posting.exploded'" in reasons[1], reasons

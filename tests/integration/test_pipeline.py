@@ -11,7 +11,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from tests.examples import example
-from tests.integration.conftest import INGEST, KAFKA, MATCH, NOTIFY, Stack, wait_for
+from tests.integration.conftest import CAMPAIGN, INGEST, KAFKA, MATCH, NOTIFY, Stack, wait_for
 
 
 def inbox(http: httpx.Client, profile_id: str, include_withdrawn: bool = False) -> list[dict[str, Any]]:
@@ -22,7 +22,7 @@ def inbox(http: httpx.Client, profile_id: str, include_withdrawn: bool = False) 
 
 
 def test_every_service_is_ready(stack: Stack, http: httpx.Client) -> None:
-    for url in (INGEST, MATCH, NOTIFY):
+    for url in (INGEST, MATCH, NOTIFY, CAMPAIGN):
         wait_for(lambda u=url: http.get(f"{u}/readyz").status_code == 200, 30)
         assert http.get(f"{url}/openapi.json").status_code == 200
 
@@ -145,7 +145,12 @@ def test_a_seekers_no_withdraws_the_match_and_offers_the_next_best(stack: Stack,
 
 def test_the_real_services_refuse_anonymous_callers(stack: Stack) -> None:
     with httpx.Client(timeout=30) as anonymous:
-        for url in (f"{INGEST}/v1/profiles", f"{MATCH}/v1/matches?profile_id=x", f"{NOTIFY}/v1/inbox/x"):
+        for url in (
+            f"{INGEST}/v1/profiles",
+            f"{MATCH}/v1/matches?profile_id=x",
+            f"{NOTIFY}/v1/inbox/x",
+            f"{CAMPAIGN}/v1/circulars/daily",
+        ):
             r = anonymous.get(url)
             assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", url
         assert anonymous.get(f"{INGEST}/healthz").status_code == 200

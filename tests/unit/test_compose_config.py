@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from composestack import HOST_PORTS, ComposeStack, host_ports  # noqa: E402
 
-LONG_RUNNING = ("kafka", "mongo", "ingest", "match", "notify", "sms-gateway")
+LONG_RUNNING = ("kafka", "mongo", "ingest", "match", "notify", "campaign", "sms-gateway")
 SESSION = {
     "CHUNFENG_TOPIC_PREFIX": "it42.",
     "INGEST_MONGODB_DB": "it_42_ingest",
@@ -85,13 +85,13 @@ def test_kafka_has_an_internal_and_a_host_listener(config: dict[str, Any]) -> No
     env = config["services"]["kafka"]["environment"]
     assert env["KAFKA_ADVERTISED_LISTENERS"] == "INTERNAL://kafka:19092,HOST://127.0.0.1:19092"
     assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] == "INTERNAL"
-    for name in ("topics", "ingest", "match", "notify"):
+    for name in ("topics", "ingest", "match", "notify", "campaign"):
         assert config["services"][name]["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:19092"
 
 
 def test_per_session_settings_reach_the_containers(config: dict[str, Any]) -> None:
     services = config["services"]
-    for name in ("topics", "ingest", "match", "notify"):
+    for name in ("topics", "ingest", "match", "notify", "campaign"):
         assert services[name]["environment"]["CHUNFENG_TOPIC_PREFIX"] == "it42.", name
         assert services[name]["environment"]["CHUNFENG_API_KEYS"] == SESSION["CHUNFENG_API_KEYS"], name
     assert services["ingest"]["environment"]["INGEST_MONGODB_DB"] == "it_42_ingest"

@@ -1,4 +1,4 @@
-"""`make run`'s embedded mode: the three real apps in one process, the demo reaches an inbox."""
+"""`make run`'s embedded mode: the four real apps in one process, the demo reaches an inbox."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def _free_port() -> int:
 async def test_embedded_run_serves_the_demo_with_explained_recommendations(
     monkeypatch: pytest.MonkeyPatch, tmp_path: object
 ) -> None:
-    ports = {name: _free_port() for name in ("INGEST", "MATCH", "NOTIFY")}
+    ports = {name: _free_port() for name in ("INGEST", "MATCH", "NOTIFY", "CAMPAIGN")}
     for name, port in ports.items():
         monkeypatch.setenv(f"{name}_PORT", str(port))
         monkeypatch.setenv(f"{name}_MONGODB_DB", f"embedded_test_{name.lower()}")
@@ -51,6 +51,9 @@ async def test_embedded_run_serves_the_demo_with_explained_recommendations(
                     break
                 await asyncio.sleep(0.05)
         assert items, f"{name}'s inbox stayed empty"
+        campaign = f"http://127.0.0.1:{ports['CAMPAIGN']}"
+        async with httpx.AsyncClient(base_url=campaign) as client:
+            assert (await client.get("/healthz")).status_code == 200
         reason = str(items[0]["reason"])
         assert "距家" in reason and "月薪" in reason
     finally:
