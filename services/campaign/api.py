@@ -173,6 +173,23 @@ async def _take(
     return pair_out(result.doc, result.accepted)
 
 
+@router.get("/funnel", response_model=list[PairOut])
+async def list_pairs(
+    request: Request,
+    principal: Reader,
+    posting_id: Annotated[str, Query(description="the posting whose candidates' progress to list")],
+) -> list[PairOut]:
+    """An employer's (or a county official's) view of one posting's funnel, pair by pair."""
+    repo = _repo(request)
+    owner = await repo.postings.get(posting_id)
+    pairs = await repo.pairs.find({"posting_id": posting_id}, sort=[("created_at", 1), ("_id", 1)])
+    if not principal.is_admin and not (owner is not None and _may(principal, owner)):
+        pairs = [p for p in pairs if _may(principal, p)]  # campaign may not have heard of the posting yet
+    if not pairs and owner is not None and not _may(principal, owner):
+        raise forbidden(principal, f"funnel of posting {posting_id}")
+    return [pair_out(p) for p in pairs]
+
+
 @router.get("/funnel/{profile_id}/{posting_id}", response_model=PairOut)
 async def get_pair(profile_id: str, posting_id: str, request: Request, principal: Reader) -> PairOut:
     await _checked(request, principal, profile_id, posting_id)

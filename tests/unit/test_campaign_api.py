@@ -173,6 +173,11 @@ async def test_each_caller_reaches_only_its_postings_and_counties(campaign: Camp
         await campaign.call("jiujiang", "GET", "/v1/circulars/daily", params={"date": "2026-03-10"})
     ).json()
     assert other["total"]["recommended"] == 0 and other["counties"] == [] and other["total"]["target"] == 0
+    listed = await campaign.call("employer_a", "GET", "/v1/funnel", params={"posting_id": "j1"})
+    assert [(p["profile_id"], p["current"]) for p in listed.json()] == [("p1", "interested")]
+    for outsider in ("employer_b", "jiujiang"):
+        r = await campaign.call(outsider, "GET", "/v1/funnel", params={"posting_id": "j1"})
+        assert r.status_code == 403, outsider
     await campaign.call("employer_a", "POST", "/v1/funnel/p1/j1/interview")
     await campaign.call("employer_a", "POST", "/v1/funnel/p1/j1/hire")
     assert (
