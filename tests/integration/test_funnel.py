@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from tests.integration.conftest import CAMPAIGN, INGEST, NOTIFY, Stack, wait_for
 from tests.examples import example
+from tests.integration.conftest import CAMPAIGN, INGEST, NOTIFY, Stack, wait_for
 from tests.integration.test_pipeline import inbox
 
 COUNTY = "440306"

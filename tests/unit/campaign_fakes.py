@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import copy
-import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from shared.events import Feedback, FeedbackReplied, PostingUpserted, derived_event_id
 from shared.models import PostingIn
 from shared.views import posting_view
+from tests.examples import example
 from tests.unit.notify_fakes import match_event
 
-POSTING = json.loads((Path("/work/shared/examples/posting.json")).read_text(encoding="utf-8"))
 CODE_A = "91422800MA4F3L2K8R"
 CODE_B = "91360400MA35X7WQ3B"
 
@@ -26,7 +23,7 @@ def posting_event(
     headcount: int = 50,
     version: int = 1,
 ) -> PostingUpserted:
-    body: dict[str, Any] = copy.deepcopy(POSTING)
+    body: dict[str, Any] = example("posting")
     body["employer"]["credit_code"] = code
     body["location"]["adcode"] = adcode
     body["headcount"] = headcount

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,11 +15,8 @@ from services.ingest.settings import IngestSettings
 from shared.bus.memory import MemoryBus
 from shared.events import TOPIC_FUNNEL, TOPIC_POSTINGS, TOPIC_PROFILES, FunnelStep, funnel_event, parse
 from shared.store.memory import MemoryStore
+from tests.examples import example
 from tests.unit.fakes import ADMIN, admin_keyring
-
-EXAMPLES = Path("/work/shared/examples")
-POSTING = json.loads((EXAMPLES / "posting.json").read_text(encoding="utf-8"))
-PROFILE = json.loads((EXAMPLES / "profile.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture
@@ -57,8 +52,8 @@ async def test_a_hire_fills_one_position_and_marks_the_seeker_once_and_leaving_r
     ingest: tuple[httpx.AsyncClient, MemoryBus],
 ) -> None:
     http, bus = ingest
-    posting_id = (await http.post("/v1/postings", json=POSTING)).json()["id"]
-    profile_id = (await http.post("/v1/profiles", json=PROFILE)).json()["id"]
+    posting_id = (await http.post("/v1/postings", json=example("posting"))).json()["id"]
+    profile_id = (await http.post("/v1/profiles", json=example("profile"))).json()["id"]
     publisher = bus.publisher("campaign")
     topic = TOPIC_FUNNEL
     for _ in range(2):  # a redelivery counts nothing twice
@@ -80,7 +75,7 @@ async def test_a_hire_beyond_the_headcount_is_not_counted(
     ingest: tuple[httpx.AsyncClient, MemoryBus],
 ) -> None:
     http, bus = ingest
-    posting_id = (await http.post("/v1/postings", json={**POSTING, "headcount": 1})).json()["id"]
+    posting_id = (await http.post("/v1/postings", json={**example("posting"), "headcount": 1})).json()["id"]
     for p in ("pa", "pb"):
         await bus.publisher("campaign").publish(TOPIC_FUNNEL, p, step("hired", p, posting_id))
     await until(http, f"/v1/postings/{posting_id}", lambda b: b["filled"] == 1)
