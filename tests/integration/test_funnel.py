@@ -8,6 +8,8 @@ county counts only what this test drove.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -15,7 +17,7 @@ import httpx
 
 from tests.examples import example
 from tests.integration.conftest import CAMPAIGN, INGEST, NOTIFY, Stack, wait_for
-from tests.integration.test_pipeline import inbox
+from tests.integration.test_pipeline import _read_topic, inbox
 
 COUNTY = "440306"
 CREDIT_CODE = "91440300MA5G8P2Q1R"
@@ -53,6 +55,12 @@ def test_interest_interview_and_hire_reach_ingest_and_the_circular(stack: Stack,
     assert r.status_code == 200 and r.json()["current"] == "hired", r.text
     assert [f["days"] for f in r.json()["followups"]] == [7, 30, 90]
 
+    def published() -> list[str]:
+        events = [json.loads(v) for v in asyncio.run(_read_topic(stack.topic("funnel"), limit=500))]
+        return [e["type"] for e in events if e.get("payload", {}).get("posting_id") == posting_id]
+
+    # On Kafka first (campaign published it), then in ingest (ingest consumed it).
+    wait_for(lambda: "funnel.hired" in published(), timeout=20)
     wait_for(lambda: http.get(f"{INGEST}/v1/postings/{posting_id}").json()["filled"] == 1, timeout=20)
     wait_for(lambda: http.get(f"{INGEST}/v1/profiles/{profile_id}").json()["status"] == "hired", timeout=20)
 
