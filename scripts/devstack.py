@@ -16,8 +16,10 @@ Used two ways:
       python scripts/devstack.py stack | infra-up | infra-down | fetch
 
 Ports: Kafka 127.0.0.1:9092 (controller 9093), FerretDB 127.0.0.1:27017, ingest 8001,
-match 8002, notify 8003, campaign 8004, the fake SMS/WeChat gateway 8025. Data lives under ``var/``
-(``var/kafka``, ``var/ferretdb``), service output in ``var/logs/<name>.log``.
+match 8002, notify 8003, campaign 8004, the fake SMS/WeChat gateway 8025, and PostgreSQL
+127.0.0.1:5433 when FerretDB runs on it (``CHUNFENG_STORE_BACKEND=postgresql``; ``sqlite`` is the
+other choice). Data lives under ``var/`` (``var/kafka``, ``var/ferretdb``, ``var/postgres``),
+service output in ``var/logs/<name>.log``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ KAFKA_PORT = 9092
 MONGO_PORT = 27017
 KAFKA_BOOTSTRAP_SERVERS = f"{HOST}:{KAFKA_PORT}"
 MONGODB_URL = f"mongodb://{HOST}:{MONGO_PORT}/"
+STORE_BACKENDS = ("sqlite", "postgresql")
+DEFAULT_STORE_BACKEND = "sqlite"
 SERVICE_PORTS = {"ingest": 8001, "match": 8002, "notify": 8003, "campaign": 8004, "gateway": 8025}
 PIPELINE = ("ingest", "match", "notify", "campaign")
 # The ports are the machine's, not a clone's: one DevStack at a time uses them (see _hold_ports).
@@ -150,8 +154,11 @@ class DevStack:
         # only the local defaults are started here when nothing answers.
         self.kafka_bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or KAFKA_BOOTSTRAP_SERVERS
         self.mongodb_url = os.environ.get("MONGODB_URL") or MONGODB_URL
+        self.store_backend = os.environ.get("CHUNFENG_STORE_BACKEND") or DEFAULT_STORE_BACKEND
+        if self.store_backend not in STORE_BACKENDS:
+            raise ValueError(f"CHUNFENG_STORE_BACKEND: one of {STORE_BACKENDS}, not {self.store_backend!r}")
         self.services: dict[str, subprocess.Popen[bytes]] = {}
-        self.started_infra: list[str] = []  # in start order: "kafka", "ferretdb"
+        self.started_infra: list[str] = []  # in start order: "kafka", "postgres", "ferretdb"
         self._lock: IO[str] | None = None
 
     def _hold_ports(self) -> None:
@@ -188,18 +195,22 @@ class DevStack:
     # --- infrastructure -------------------------------------------------------------------
 
     def _script(self, name: str, *args: str) -> None:
-        subprocess.run(["bash", str(self.root / "scripts" / name), *args], check=True)
+        env = {**os.environ, "CHUNFENG_STORE_BACKEND": self.store_backend}
+        subprocess.run(["bash", str(self.root / "scripts" / name), *args], check=True, env=env)
 
     def fetch_infra(self) -> None:
         """Download Kafka's jars and build FerretDB into the cache, if not done before."""
         self._script("kafka.sh", "fetch")
         self._script("ferretdb.sh", "build")
+        if self.store_backend == "postgresql":
+            self._script("postgres.sh", "install")
 
     def ensure_infra(self, timeout: float = 60.0) -> None:
         """Make Kafka and MongoDB answer: reuse whatever already listens, else start ours.
 
-        Ours are Kafka on 127.0.0.1:9092 and FerretDB on 127.0.0.1:27017, with their data in
-        ``var/``; an endpoint set elsewhere through the environment is only waited for.
+        Ours are Kafka on 127.0.0.1:9092 and FerretDB on 127.0.0.1:27017 (on PostgreSQL, which
+        is started first, when that is the backend), with their data in ``var/``; an endpoint set
+        elsewhere through the environment is only waited for.
         """
         self._hold_ports()
         kafka = _address(self.kafka_bootstrap.split(",")[0], KAFKA_PORT)
@@ -213,13 +224,16 @@ class DevStack:
                 raise RuntimeError(f"{name}: nothing answers on {host}:{port} (set in the environment)")
         if missing:
             self.fetch_infra()  # may take minutes the first time: check the ports again after it
+        postgres_up = port_open(HOST, int(os.environ.get("POSTGRES_PORT", "5433")))
+        if "ferretdb" in missing and self.store_backend == "postgresql" and not postgres_up:
+            missing.insert(missing.index("ferretdb"), "postgres")  # FerretDB needs it up first
         for name in missing:
             self.started_infra.append(name)  # before: an interrupted start is stopped too
             try:
                 self._script(f"{name}.sh", "start", str(self.var / name))
             except subprocess.CalledProcessError:
                 self.started_infra.remove(name)
-                if port_open(*endpoints[name]):  # another run started one meanwhile: reuse it
+                if name in endpoints and port_open(*endpoints[name]):  # another run started one: reuse it
                     continue
                 raise
         deadline = time.monotonic() + timeout
@@ -230,8 +244,8 @@ class DevStack:
 
     def stop_infra(self, everything: bool = False) -> None:
         """Stop the infrastructure this DevStack started (or, with ``everything``, ours in var/
-        whoever started it): Kafka first, then FerretDB."""
-        for name in ("kafka", "ferretdb"):
+        whoever started it): Kafka first, then FerretDB, then the PostgreSQL under it."""
+        for name in ("kafka", "ferretdb", "postgres"):
             if everything or name in self.started_infra:
                 self._script(f"{name}.sh", "stop", str(self.var / name))
         self.started_infra.clear()

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# FerretDB v1.24.2 (MongoDB wire protocol over SQLite) for development and tests, built from
-# source fetched through the Go module proxy.
+# FerretDB v1.24.2 (MongoDB wire protocol over SQLite or PostgreSQL) for development and tests,
+# built from source fetched through the Go module proxy.
 #
 #   scripts/ferretdb.sh build             -> $CHUNFENG_CACHE/bin/ferretdb-v1.24.2 (once, ~70 s)
-#   scripts/ferretdb.sh start  [DATADIR]  start in the background on 127.0.0.1:27017, wait until ready
+#   scripts/ferretdb.sh start  [DATADIR]  start in the background on 127.0.0.1:$FERRETDB_PORT (27017), wait until ready
 #   scripts/ferretdb.sh stop   [DATADIR]
 #   scripts/ferretdb.sh status [DATADIR]
 #
-# DATADIR defaults to $FERRETDB_DATA_DIR, else <repo>/var/ferretdb; it holds one SQLite file
-# per database, FerretDB's state.json, ferretdb.pid and ferretdb.out (its log).
+# DATADIR defaults to $FERRETDB_DATA_DIR, else <repo>/var/ferretdb; it holds FerretDB's
+# state.json, ferretdb.pid, ferretdb.out (its log) and, on SQLite, one SQLite file per database.
+#
+# CHUNFENG_STORE_BACKEND picks the backend: `sqlite` (default) or `postgresql`, whose server
+# scripts/postgres.sh runs and must be up first (devstack starts it; POSTGRES_PORT must agree).
+# Why PostgreSQL: FerretDB 1.24 on SQLite pushes only a lone `{_id: x}` filter down to SQL and
+# decodes every document of the collection for any other filter; on PostgreSQL equality filters
+# become SQL (jsonb containment), so the scan happens inside PostgreSQL. FERRETDB_PORT and
+# FERRETDB_DEBUG_ADDR move it off 27017/8089 (the store benchmark runs beside a stack).
 #
 # Why not `go install ...@v1.24.2`: the proxy refuses the module's version list (403), which
 # `go install` asks for. `go get` of the exact version inside a scratch module works; the
@@ -21,8 +28,9 @@ version=v1.24.2
 module=github.com/FerretDB/FerretDB
 binary="$chunfeng_cache/bin/ferretdb-$version"
 host=127.0.0.1
-port=27017
-debug_addr=127.0.0.1:8089
+port=${FERRETDB_PORT:-27017}
+debug_addr=${FERRETDB_DEBUG_ADDR:-127.0.0.1:8089}
+backend=${CHUNFENG_STORE_BACKEND:-sqlite}
 
 export GOMODCACHE="$chunfeng_cache/go/mod" GOCACHE="$chunfeng_cache/go/build"
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0
@@ -62,8 +70,23 @@ start)
         exit 0
     fi
     build
+    case "$backend" in
+    sqlite) handler=(--handler=sqlite "--sqlite-url=file:$data/") ;;
+    postgresql)
+        if ! port_open "$host" "${POSTGRES_PORT:-5433}"; then
+            echo "ferretdb: no PostgreSQL on $host:${POSTGRES_PORT:-5433}; run scripts/postgres.sh start" >&2
+            exit 1
+        fi
+        handler=(--handler=postgresql "--postgresql-url=$(bash "$chunfeng_root/scripts/postgres.sh" url)")
+        ;;
+    *)
+        echo "ferretdb: CHUNFENG_STORE_BACKEND must be sqlite or postgresql, not $backend" >&2
+        exit 2
+        ;;
+    esac
+    echo "ferretdb: backend $backend"
     daemon_start ferretdb "$data" "$host" "$port" true \
-        "$binary" --handler=sqlite "--sqlite-url=file:$data/" "--listen-addr=$host:$port" \
+        "$binary" "${handler[@]}" "--listen-addr=$host:$port" \
         "--state-dir=$data" --telemetry=disable "--debug-addr=$debug_addr" --log-level=INFO
     ;;
 stop) daemon_stop ferretdb "$data" ;;
