@@ -82,10 +82,16 @@ class NotifyHandler:
     async def on_match(self, match: MatchView, event_at: datetime) -> None:
         now = self._clock()
         rec_id = d.recommendation_id(match.profile_id, match.posting_id)
-        created = await self.recommendations.insert(d.recommendation_doc(match, now=now, event_at=event_at))
-        if not created:
+        doc = d.recommendation_doc(match, now=now, event_at=event_at)
+        created = await self.recommendations.insert(doc)
+        if created:
+            # What was just inserted is what is stored: reading it back would cost a round trip per
+            # match (the commonest event) for nothing. Later events of this seeker, a withdrawal
+            # among them, come through this same partition after this one.
+            rec: dict[str, Any] | None = doc
+        else:
             await self._refresh(rec_id, match, event_at, now)
-        rec = await self.recommendations.get(rec_id)
+            rec = await self.recommendations.get(rec_id)
         if rec is not None and rec["status"] == "active" and not rec.get("deliveries_scheduled"):
             contact = await self.contacts.get(match.profile_id)
             if d.contact_usable(contact):
