@@ -187,17 +187,19 @@ class MatchProcessor:
         await self.publisher.publish_many(records)
 
     async def _persist(self, changes: list[MatchChange]) -> None:
+        """All of an event's match documents in one batch: a posting's change can touch hundreds."""
         now = utcnow()
-        for change in changes:
-            m = change.match
-            await self.matches.replace(
+        await self.matches.replace_many(
+            [
                 {
-                    "_id": m.match_id,
-                    "profile_id": m.profile_id,
-                    "posting_id": m.posting_id,
+                    "_id": change.match.match_id,
+                    "profile_id": change.match.profile_id,
+                    "posting_id": change.match.posting_id,
                     "status": "withdrawn" if change.kind == "withdrawn" else "active",
-                    "score": m.score,
-                    "view": m.model_dump(mode="json"),
+                    "score": change.match.score,
+                    "view": change.match.model_dump(mode="json"),
                     "updated_at": now,
                 }
-            )
+                for change in changes
+            ]
+        )

@@ -36,6 +36,15 @@ class Collection(ABC):
     async def replace(self, doc: Doc, *, upsert: bool = True) -> None:
         """Replace the whole document with this ``_id``."""
 
+    async def replace_many(self, docs: Sequence[Doc]) -> None:
+        """Replace (upsert) each document by its ``_id``, in order; not atomic across documents.
+
+        Why: a change of one entity can rewrite many documents (a profile's matches), and each
+        write is a round trip; adapters send them together where the database allows.
+        """
+        for doc in docs:
+            await self.replace(doc)
+
     @abstractmethod
     async def update(
         self,

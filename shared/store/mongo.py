@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, ReplaceOne
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from shared.store.base import Collection, Doc, Sort, Store, StoreUnavailable, Where
@@ -55,6 +55,12 @@ class MongoCollection(Collection):
     @_unavailable_on_connection_failure
     async def replace(self, doc: Doc, *, upsert: bool = True) -> None:
         await self._c.replace_one({"_id": doc["_id"]}, doc, upsert=upsert)
+
+    @_unavailable_on_connection_failure
+    async def replace_many(self, docs: Sequence[Doc]) -> None:
+        """One ``update`` command with a statement per document (one round trip, in order)."""
+        if docs:
+            await self._c.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs])
 
     @_unavailable_on_connection_failure
     async def update(
