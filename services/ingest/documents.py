@@ -1,7 +1,7 @@
 """The stored shape of postings and profiles, and the events each change appends to its outbox.
 
 Pure functions, no I/O. A stored document is ``{_id, data, status, version, created_at,
-updated_at, outbox, outbox_pending}``: ``data`` holds the validated input fields, ``outbox`` the
+updated_at, outbox, outbox_pending, identity}``: ``data`` holds the validated input fields, ``outbox`` the
 events not yet published. The entity and its events live in one document because FerretDB 1.x
 has no multi-document transactions: one single-document write keeps "changed" and "will be
 announced" from ever disagreeing.
@@ -9,6 +9,7 @@ announced" from ever disagreeing.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -121,6 +122,21 @@ def area_of(adcode: str) -> list[str]:
     return [adcode[:n] for n in range(2, len(adcode) + 1)]
 
 
+def identity_key(model: BaseModel) -> str:
+    """What a spreadsheet row is recognised by (a seeker by phone; a posting by employer, title
+    and place), as one top-level string kept in the document's ``identity``.
+
+    Why a field of its own: FerretDB 1.x never hands a filter on a nested field (``data.phone``)
+    to its backend, so a lookup by the data's own fields decodes every document of the
+    collection, once per imported row; a top-level equality becomes SQL that an index answers.
+    """
+    if isinstance(model, ProfileIn):
+        return f"phone:{model.phone}"
+    assert isinstance(model, PostingIn)
+    key = [model.employer.name, model.title, model.location.adcode]
+    return "posting:" + json.dumps(key, ensure_ascii=False)
+
+
 def new_document(kind: Kind, model: BaseModel, *, id: str | None = None, at: str | None = None) -> Doc:
     id = id or new_id()
     at = at or now_iso()
@@ -130,6 +146,7 @@ def new_document(kind: Kind, model: BaseModel, *, id: str | None = None, at: str
         "_id": id,
         "data": data,
         "area": area_of(kind.adcode_of(data)),
+        "identity": identity_key(model),
         "status": status,
         "version": 1,
         "created_at": at,

@@ -26,10 +26,9 @@ from services.ingest.columns import (
     is_empty,
     normalise_header,
 )
-from services.ingest.documents import POSTING, PROFILE, Kind
+from services.ingest.documents import POSTING, PROFILE, Kind, identity_key
 from services.ingest.repository import Conflict, NotFound, Repository
 from services.ingest.spreadsheet import Sheet, SpreadsheetError
-from shared.models import PostingIn, ProfileIn
 from shared.store.base import Doc
 
 RowGuard = Callable[[BaseModel, Doc | None], str | None]
@@ -214,15 +213,9 @@ def parse_sheet(kind: str, sheet: Sheet) -> ParsedSheet:
 
 
 def identity(model: BaseModel) -> dict[str, Any]:
-    """How a row finds the entity it describes, as a store filter on the stored ``data``."""
-    if isinstance(model, ProfileIn):
-        return {"data.phone": model.phone}
-    assert isinstance(model, PostingIn)
-    return {
-        "data.employer.name": model.employer.name,
-        "data.title": model.title,
-        "data.location.adcode": model.location.adcode,
-    }
+    """How a row finds the entity it describes: a filter on the document's top-level ``identity``
+    (profiles by phone; postings by employer, title and place), which an index answers."""
+    return {"identity": identity_key(model)}
 
 
 async def apply_rows(repo: Repository, parsed: ParsedSheet, guard: RowGuard | None = None) -> dict[str, Any]:

@@ -14,7 +14,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.ingest.documents import DELETED, Kind, area_of, data_of, new_document, now_iso, public
+from services.ingest.documents import (
+    DELETED,
+    Kind,
+    area_of,
+    data_of,
+    identity_key,
+    new_document,
+    now_iso,
+    public,
+)
 from shared.logging import get_logger
 from shared.store.base import Collection, Doc, Store
 
@@ -45,6 +54,7 @@ class Repository:
     ) -> None:
         self.kind = kind
         self.col: Collection = store.collection(kind.collection)
+        self._migrations: Collection = store.collection("migrations")
         self._on_write = on_write
 
     async def ensure_indexes(self) -> None:
@@ -52,10 +62,23 @@ class Repository:
         await self.col.ensure_index([("status", 1), ("created_at", -1)])
         await self.col.ensure_index([("area", 1), ("created_at", -1)])
         await self._backfill_area()
-        if self.kind.name == "profile":
-            await self.col.ensure_index([("data.phone", 1)])
-        else:
-            await self.col.ensure_index([("data.employer.name", 1), ("data.title", 1)])
+        await self.col.ensure_index([("identity", 1)])
+        await self._backfill_identity()
+
+    async def _backfill_identity(self) -> None:
+        """Give documents written before ``identity`` existed theirs, once per database.
+
+        A marker document (by ``_id``, cheap to read) records that it was done, because finding
+        the documents without the field means decoding the whole collection. Not an entity
+        change: no version bump, no event.
+        """
+        marker = f"identity-backfilled:{self.kind.collection}"
+        if await self._migrations.get(marker) is not None:
+            return
+        for doc in await self.col.find({"identity": {"$exists": False}}):
+            key = identity_key(self.kind.parse(doc["data"]))
+            await self.col.update(doc["_id"], set={"identity": key}, where={"version": doc["version"]})
+        await self._migrations.replace({"_id": marker, "at": now_iso()})
 
     async def _backfill_area(self) -> None:
         """Documents written before access control have no ``area``: officials could not find them."""
@@ -153,6 +176,7 @@ class Repository:
             fields = {
                 "data": data,
                 "area": area_of(self.kind.adcode_of(data)),
+                "identity": identity_key(model),
                 "status": status,
                 "updated_at": now_iso(),
                 "outbox_pending": True,
