@@ -28,7 +28,14 @@ from services.notify.channels.base import Channel, DeliveryError, OutboundMessag
 from services.notify.consumer import Clock, utc_now
 from services.notify.outbox import DEAD_LETTERS, FEEDBACK, notify_relay
 from services.notify.render import render_text
-from services.notify.rules import Rules, backoff_s, deferral, local_day_bounds
+from services.notify.rules import (
+    Rules,
+    backoff_s,
+    deferral,
+    in_quiet_hours,
+    local_day_bounds,
+    quiet_hours_end,
+)
 from services.notify.settings import NotifySettings
 from shared.bus.base import Publisher
 from shared.events import MatchView
@@ -134,6 +141,18 @@ class DeliveryWorker:
     async def _process(self, delivery: dict[str, Any]) -> int:
         now = self._clock()
         did = delivery["_id"]
+        if delivery["channel"] in self._rules.quiet_channels and in_quiet_hours(now, self._rules):
+            # Nothing can go out before the quiet hours end, whatever the recommendation, the
+            # contact or today's count say: one conditional write moves it there, instead of a
+            # claim, three reads and a release (five round trips per delivery, all night long).
+            # A withdrawal or a contact change meanwhile cancels pending deliveries anyway.
+            if await self.deliveries.update(
+                did,
+                set={"due_at": quiet_hours_end(now, self._rules), "deferred_reason": "quiet_hours"},
+                where={"status": d.PENDING},
+            ):
+                DELIVERIES.labels(delivery["channel"], "deferred_quiet_hours").inc()
+            return 0
         lease_until = now + timedelta(seconds=self._settings.lease_s)
         if not await self.deliveries.update(
             did, set={"status": d.SENDING, "lease_until": lease_until}, where={"status": d.PENDING}
