@@ -7,8 +7,9 @@
 #                     KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL set, the same as `make stack`
 #   make stack        Kafka + FerretDB + ingest/match/notify + fake SMS gateway, one process each
 #   make infra-up     start (or reuse) Kafka on 127.0.0.1:9092 and FerretDB on 127.0.0.1:27017
+#                     (on PostgreSQL 127.0.0.1:5433; CHUNFENG_STORE_BACKEND=sqlite for the old way)
 #   make infra-down   stop them
-#   make infra-fetch  download Kafka 4.1.1 and build FerretDB v1.24.2 (once)
+#   make infra-fetch  download Kafka 4.1.1, build FerretDB v1.24.2 (once), apt-install PostgreSQL
 #   make compose-up   the whole stack in containers (Docker Compose; installs and starts a Docker
 #                     engine if none runs, builds the images locally): ports on 127.0.0.1 only
 #   make compose-down stop it (and the engine, if compose-up started it); data volumes stay
@@ -47,6 +48,7 @@ venv:
 infra-fetch:
 	@bash scripts/kafka.sh fetch
 	@bash scripts/ferretdb.sh build
+	@bash scripts/postgres.sh install
 
 run: venv
 	@if [[ -n "$${KAFKA_BOOTSTRAP_SERVERS:-}" && -n "$${MONGODB_URL:-}" ]]; then \
@@ -102,4 +104,5 @@ bench: venv
 clean-state:
 	bash scripts/kafka.sh stop
 	bash scripts/ferretdb.sh stop
+	bash scripts/postgres.sh stop
 	rm -rf var

@@ -17,9 +17,9 @@ Used two ways:
 
 Ports: Kafka 127.0.0.1:9092 (controller 9093), FerretDB 127.0.0.1:27017, ingest 8001,
 match 8002, notify 8003, campaign 8004, the fake SMS/WeChat gateway 8025, and PostgreSQL
-127.0.0.1:5433 when FerretDB runs on it (``CHUNFENG_STORE_BACKEND=postgresql``; ``sqlite`` is the
-other choice). Data lives under ``var/`` (``var/kafka``, ``var/ferretdb``, ``var/postgres``),
-service output in ``var/logs/<name>.log``.
+127.0.0.1:5433 when FerretDB runs on it (``CHUNFENG_STORE_BACKEND=postgresql``, the default;
+``sqlite`` is the other choice). Data lives under ``var/`` (``var/kafka``, ``var/ferretdb``,
+``var/postgres``), service output in ``var/logs/<name>.log``.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ MONGO_PORT = 27017
 KAFKA_BOOTSTRAP_SERVERS = f"{HOST}:{KAFKA_PORT}"
 MONGODB_URL = f"mongodb://{HOST}:{MONGO_PORT}/"
 STORE_BACKENDS = ("sqlite", "postgresql")
-DEFAULT_STORE_BACKEND = "sqlite"
+# PostgreSQL: FerretDB on SQLite scans whole collections, even for _id (bench/store.py, issue 7).
+DEFAULT_STORE_BACKEND = "postgresql"
 SERVICE_PORTS = {"ingest": 8001, "match": 8002, "notify": 8003, "campaign": 8004, "gateway": 8025}
 PIPELINE = ("ingest", "match", "notify", "campaign")
 # The ports are the machine's, not a clone's: one DevStack at a time uses them (see _hold_ports).

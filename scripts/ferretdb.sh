@@ -10,12 +10,14 @@
 # DATADIR defaults to $FERRETDB_DATA_DIR, else <repo>/var/ferretdb; it holds FerretDB's
 # state.json, ferretdb.pid, ferretdb.out (its log) and, on SQLite, one SQLite file per database.
 #
-# CHUNFENG_STORE_BACKEND picks the backend: `sqlite` (default) or `postgresql`, whose server
+# CHUNFENG_STORE_BACKEND picks the backend: `postgresql` (default) or `sqlite`; PostgreSQL's server
 # scripts/postgres.sh runs and must be up first (devstack starts it; POSTGRES_PORT must agree).
-# Why PostgreSQL: FerretDB 1.24 on SQLite pushes only a lone `{_id: x}` filter down to SQL and
-# decodes every document of the collection for any other filter; on PostgreSQL equality filters
-# become SQL (jsonb containment), so the scan happens inside PostgreSQL. FERRETDB_PORT and
-# FERRETDB_DEBUG_ADDR move it off 27017/8089 (the store benchmark runs beside a stack).
+# Why PostgreSQL: FerretDB 1.24 on SQLite hands only a lone `{_id: x}` filter to SQL, and in an
+# expression (`->'$._id'`) its own _id index (`->"_id"`) does not match, so every query scans,
+# and any other filter decodes every document in Go (bench/store.py: 0.2-0.5 ms per document
+# per query). On PostgreSQL top-level equality filters become SQL (`_jsonb->'f' @> value`);
+# scripts/postgres.sh's GIN companions let PostgreSQL answer them from an index. FERRETDB_PORT
+# and FERRETDB_DEBUG_ADDR move it off 27017/8089 (the store benchmark runs beside a stack).
 #
 # Why not `go install ...@v1.24.2`: the proxy refuses the module's version list (403), which
 # `go install` asks for. `go get` of the exact version inside a scratch module works; the
@@ -30,7 +32,7 @@ binary="$chunfeng_cache/bin/ferretdb-$version"
 host=127.0.0.1
 port=${FERRETDB_PORT:-27017}
 debug_addr=${FERRETDB_DEBUG_ADDR:-127.0.0.1:8089}
-backend=${CHUNFENG_STORE_BACKEND:-sqlite}
+backend=${CHUNFENG_STORE_BACKEND:-postgresql}
 
 export GOMODCACHE="$chunfeng_cache/go/mod" GOCACHE="$chunfeng_cache/go/build"
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0
