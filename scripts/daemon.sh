@@ -39,8 +39,10 @@ daemon_start() {
     fi
     mkdir -p "$data"
     rm -f "$data/$name.pid"  # stale: its process is gone
-    # setsid: the daemon outlives the shell (and make, and Ctrl-C) that started it.
-    setsid bash -c 'echo $$ > "$0"; exec "$@"' "$data/$name.pid" "$@" >"$out" 2>&1 </dev/null &
+    # setsid: the daemon outlives the shell (and make, and Ctrl-C) that started it. The pid file
+    # appears whole (written aside, then renamed): the loop below reads an empty one as "exited".
+    setsid bash -c 'echo $$ > "$0.tmp" && mv "$0.tmp" "$0"; exec "$@"' "$data/$name.pid" "$@" \
+        >"$out" 2>&1 </dev/null &
     local deadline=$((SECONDS + timeout))
     while ! pid=$(daemon_pid "$name" "$data") || ! port_open "$host" "$port" || ! "$ready"; do
         if [[ -f "$data/$name.pid" ]] && ! daemon_pid "$name" "$data" >/dev/null; then
