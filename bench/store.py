@@ -147,6 +147,7 @@ def pid(i: int) -> str:
 def ingest_profile(s: Samples, i: int, *, at: str) -> dict[str, Any]:
     doc = new_document(PROFILE, s.profile_in[i % len(s.profile_in)], id=pid(i), at=at)
     doc["data"]["phone"] = f"137{i:08d}"
+    doc["identity"] = f"phone:137{i:08d}"
     doc["outbox"], doc["outbox_pending"] = [], False  # published, as nearly all are
     return doc
 
@@ -249,7 +250,7 @@ def _ops() -> list[Operation]:
 
     async def ingest_phone(c: Ctx) -> Any:
         return await ing(c).find(
-            {"data.phone": f"137{c.some():08d}", "status": {"$ne": "deleted"}},
+            {"identity": f"phone:137{c.some():08d}", "status": {"$ne": "deleted"}},
             sort=[("created_at", 1)],
             limit=1,
         )
@@ -264,6 +265,10 @@ def _ops() -> list[Operation]:
 
     async def match_persist(c: Ctx) -> Any:
         return await mat(c, "matches").replace(match_doc(c.samples, c.some()))
+
+    async def match_persist_batch(c: Ctx) -> Any:
+        first = c.some()
+        return await mat(c, "matches").replace_many([match_doc(c.samples, first + k) for k in range(3)])
 
     async def rec_insert(c: Ctx) -> Any:
         return await nfy(c, nd.RECOMMENDATIONS).insert(recommendation(c.samples, next(c.fresh), c.now))
@@ -324,7 +329,13 @@ def _ops() -> list[Operation]:
             1,
         ),
         Operation("match.replace", "profile event: the new snapshot (upsert by _id)", match_replace, 1),
-        Operation("match.persist", "each match change: replace the match by _id", match_persist, 5),
+        Operation("match.persist", "before: each match change replaced by _id, one call each", match_persist),
+        Operation(
+            "match.persist_batch",
+            "each event: its (here 3) matches in one replace_many",
+            match_persist_batch,
+            1,
+        ),
         Operation(
             "match.api_by_profile",
             "GET /v1/matches?profile_id",
