@@ -64,6 +64,11 @@ class Stack:
     def topic(self, name: str) -> str:
         return f"{self.prefix}chunfeng.{name}.v1"
 
+    @property
+    def mongodb_url(self) -> str:
+        """The stack's MongoDB-protocol store, as published on the host."""
+        return f"mongodb://127.0.0.1:{_PORTS['mongo']}/"
+
     def start(self, name: str) -> None:
         raise NotImplementedError
 
