@@ -43,7 +43,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.workload import posting_json, profile_json
+from services.demo.load import DemoSettings
 from services.ingest.documents import PROFILE
+from shared.auth import headers
 from shared.models import ProfileIn
 
 TOPIC_PREFIX = os.environ.get("CHUNFENG_TOPIC_PREFIX", "")
@@ -247,9 +249,10 @@ async def post_profiles(
 async def pipeline(args: argparse.Namespace) -> dict[str, Any]:
     run = Run()
     limits = httpx.Limits(max_connections=args.clients + POLLERS + 4)
+    auth = headers(args.key) if args.key else {}
     async with (
-        httpx.AsyncClient(base_url=args.ingest, timeout=60, limits=limits) as ingest,
-        httpx.AsyncClient(base_url=args.notify, timeout=60) as notify,
+        httpx.AsyncClient(base_url=args.ingest, timeout=60, limits=limits, headers=auth) as ingest,
+        httpx.AsyncClient(base_url=args.notify, timeout=60, headers=auth) as notify,
     ):
         if args.postings:
             await post_postings(ingest, args.postings)
@@ -387,6 +390,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--ingest", default="http://127.0.0.1:8001")
+    parser.add_argument(
+        "--key", default=DemoSettings().admin_key, help="an admin API key (default: CHUNFENG_ADMIN_KEY)"
+    )
     parser.add_argument("--notify", default="http://127.0.0.1:8003")
     parser.add_argument("--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     group = parser.add_mutually_exclusive_group()
