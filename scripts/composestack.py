@@ -48,7 +48,7 @@ from typing import IO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devstack import PORTS_LOCK, _try_flock, healthz_ok, kafka_answers
+from devstack import PORTS_LOCK, healthz_ok, hold_ports_lock, kafka_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -139,24 +139,7 @@ class ComposeStack:
         """
         if self._lock is not None or not self.needs_lock():
             return
-        if timeout is None:
-            timeout = float(os.environ.get("DEVSTACK_LOCK_TIMEOUT", "1200"))
-        lock = PORTS_LOCK.open("a+")
-        deadline = time.monotonic() + timeout
-        if not _try_flock(lock):
-            lock.seek(0)
-            holder = lock.read().strip() or "?"
-            print(f"composestack: waiting for the stack ports' lock (pid {holder})", file=sys.stderr)
-            while not _try_flock(lock):
-                if time.monotonic() > deadline:
-                    lock.close()
-                    raise RuntimeError(f"another stack (pid {holder}) still holds {PORTS_LOCK}")
-                time.sleep(1.0)
-        lock.seek(0)
-        lock.truncate()
-        lock.write(str(os.getpid()))
-        lock.flush()
-        self._lock = lock
+        self._lock = hold_ports_lock("composestack", timeout)
 
     def release_ports(self) -> None:
         if self._lock is not None:

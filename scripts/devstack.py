@@ -130,6 +130,32 @@ def _try_flock(f: IO[str]) -> bool:
         return False
 
 
+def hold_ports_lock(who: str, timeout: float | None = None) -> IO[str]:
+    """Wait for, then return open (closing it releases), the machine-wide lock on the stack ports.
+
+    Both the local-process stack and the compose stack publish the same ports, so both take this
+    one lock. Waits at most ``timeout`` or ``DEVSTACK_LOCK_TIMEOUT`` seconds (20 minutes).
+    """
+    if timeout is None:
+        timeout = float(os.environ.get("DEVSTACK_LOCK_TIMEOUT", "1200"))
+    lock = PORTS_LOCK.open("a+")
+    deadline = time.monotonic() + timeout
+    if not _try_flock(lock):
+        lock.seek(0)
+        holder = lock.read().strip() or "?"
+        print(f"{who}: waiting for the stack ports' lock (pid {holder})", file=sys.stderr)
+        while not _try_flock(lock):
+            if time.monotonic() > deadline:
+                lock.close()
+                raise RuntimeError(f"another stack (pid {holder}) still holds {PORTS_LOCK}")
+            time.sleep(1.0)
+    lock.seek(0)
+    lock.truncate()
+    lock.write(str(os.getpid()))
+    lock.flush()
+    return lock
+
+
 def _address(hostport: str, default_port: int) -> tuple[str, int]:
     host, _, port = hostport.strip().rpartition(":")
     return (host, int(port)) if host else (hostport.strip(), default_port)
@@ -169,24 +195,8 @@ class DevStack:
         fixed ports, or one would stop the Kafka the other is reusing. Waits at most
         ``DEVSTACK_LOCK_TIMEOUT`` seconds (20 minutes).
         """
-        if self._lock is not None:
-            return
-        lock = PORTS_LOCK.open("a+")
-        deadline = time.monotonic() + float(os.environ.get("DEVSTACK_LOCK_TIMEOUT", "1200"))
-        if not _try_flock(lock):
-            lock.seek(0)
-            holder = lock.read().strip() or "?"
-            print(f"devstack: waiting for another DevStack (pid {holder}) to finish", file=sys.stderr)
-            while not _try_flock(lock):
-                if time.monotonic() > deadline:
-                    lock.close()
-                    raise RuntimeError(f"another DevStack (pid {holder}) still holds {PORTS_LOCK}")
-                time.sleep(1.0)
-        lock.seek(0)
-        lock.truncate()
-        lock.write(str(os.getpid()))
-        lock.flush()
-        self._lock = lock
+        if self._lock is None:
+            self._lock = hold_ports_lock("devstack")
 
     def _release_ports(self) -> None:
         if self._lock is not None:

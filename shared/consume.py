@@ -21,6 +21,7 @@ committed untouched: a tolerant reader, so producers can add event types consume
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -41,6 +42,20 @@ from shared.metrics import EVENTS_HANDLED, HANDLER_FAILURES, POISON_RECORDS
 
 Handler = Callable[[Any], Awaitable[None]]
 Routes = Mapping[type[Event], Handler]
+
+
+class EventRouter(ABC):
+    """A service's handlers by event class; ``handle`` routes one event as the loop does."""
+
+    @abstractmethod
+    def routes(self) -> Routes: ...
+
+    async def handle(self, event: Event) -> None:
+        """Route one event as the consumer loop would (tests and replays call this directly)."""
+        handler = self.routes().get(type(event))
+        if handler is not None:
+            await handler(event)
+
 
 log = get_logger("consume")
 

@@ -14,7 +14,7 @@ from typing import Any
 from services.campaign import documents as d
 from services.campaign.repository import SYSTEM, FunnelRepository, IllegalStep
 from shared.bus.base import Bus
-from shared.consume import ConsumerLoop, Routes
+from shared.consume import ConsumerLoop, EventRouter, Routes
 from shared.events import (
     FUNNEL_EVENTS,
     Event,
@@ -31,7 +31,7 @@ from shared.logging import get_logger
 log = get_logger("campaign.consumer")
 
 
-class CampaignHandler:
+class CampaignHandler(EventRouter):
     def __init__(self, repo: FunnelRepository) -> None:
         self.repo = repo
 
@@ -48,12 +48,6 @@ class CampaignHandler:
         for cls in FUNNEL_EVENTS.values():
             routes[cls] = self._on_funnel
         return routes  # type: ignore[return-value]
-
-    async def handle(self, event: Event) -> None:
-        """Route one event as the consumer loop would (tests and replays call this directly)."""
-        handler = self.routes().get(type(event))
-        if handler is not None:
-            await handler(event)
 
     async def _on_match(self, event: MatchCreated | MatchUpdated) -> None:
         m = event.payload

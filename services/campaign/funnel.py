@@ -16,21 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 from shared.events import FunnelStepName
 
-STEPS: tuple[FunnelStepName, ...] = (
-    "recommended",
-    "viewed",
-    "interested",
-    "declined",
-    "interviewed",
-    "hired",
-    "stable_30d",
-    "stable_90d",
-    "left",
-)
+STEPS: tuple[FunnelStepName, ...] = get_args(FunnelStepName)  # in funnel order, defined once
 
 LABELS: dict[str, str] = {
     "recommended": "推荐",

@@ -19,8 +19,8 @@ from pydantic import BaseModel
 
 from services.ingest.repository import NotFound, Repository
 from shared.bus.base import Bus
-from shared.consume import ConsumerLoop, Routes
-from shared.events import Event, FunnelHired, FunnelLeft
+from shared.consume import ConsumerLoop, EventRouter, Routes
+from shared.events import FunnelHired, FunnelLeft
 from shared.logging import get_logger
 from shared.store.base import Doc
 
@@ -48,18 +48,13 @@ def profile_status(to: str, only_from: tuple[str, ...]) -> DataChange:
     return change
 
 
-class IngestHandler:
+class IngestHandler(EventRouter):
     def __init__(self, postings: Repository, profiles: Repository) -> None:
         self.postings = postings
         self.profiles = profiles
 
     def routes(self) -> Routes:
         return {FunnelHired: self._on_hired, FunnelLeft: self._on_left}
-
-    async def handle(self, event: Event) -> None:
-        handler = self.routes().get(type(event))
-        if handler is not None:
-            await handler(event)
 
     async def _on_hired(self, event: FunnelHired) -> None:
         step = event.payload

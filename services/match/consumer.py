@@ -20,7 +20,7 @@ from typing import Any
 
 from services.match.engine import MatchChange, MatchEngine
 from shared.bus.base import Publisher
-from shared.consume import Routes
+from shared.consume import EventRouter, Routes
 from shared.events import (
     MATCH_EVENTS,
     Event,
@@ -48,7 +48,7 @@ ACTIVE_POSTING = ("open",)
 ACTIVE_PROFILE = ("looking",)
 
 
-class MatchProcessor:
+class MatchProcessor(EventRouter):
     def __init__(self, engine: MatchEngine, store: Store, publisher: Publisher) -> None:
         self.engine = engine
         self.publisher = publisher
@@ -92,12 +92,6 @@ class MatchProcessor:
             ProfileDeleted: self.on_profile,
             FeedbackReplied: self.on_feedback,
         }
-
-    async def handle(self, event: Event) -> None:
-        """Route one event as the consumer loop would (tests and replays call this directly)."""
-        handler = self.routes().get(type(event))
-        if handler is not None:
-            await handler(event)
 
     async def on_posting(self, event: PostingEvent) -> None:
         view = event.payload

@@ -14,12 +14,11 @@ from typing import Any
 
 from services.notify import documents as d
 from shared.bus.base import Bus
-from shared.consume import ConsumerLoop, Routes
+from shared.consume import ConsumerLoop, EventRouter, Routes
 from shared.events import (
     ContactDeleted,
     ContactUpserted,
     ContactView,
-    Event,
     MatchCreated,
     MatchUpdated,
     MatchView,
@@ -37,7 +36,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class NotifyHandler:
+class NotifyHandler(EventRouter):
     def __init__(self, store: Store, *, push_channels: Iterable[str], clock: Clock = utc_now) -> None:
         self.recommendations = store.collection(d.RECOMMENDATIONS)
         self.deliveries = store.collection(d.DELIVERIES)
@@ -53,12 +52,6 @@ class NotifyHandler:
             ContactUpserted: self._on_contact_upserted,
             ContactDeleted: self._on_contact_deleted,
         }
-
-    async def handle(self, event: Event) -> None:
-        """Route one event as the consumer loop would (tests and replays call this directly)."""
-        handler = self.routes().get(type(event))
-        if handler is not None:
-            await handler(event)
 
     async def _on_match_event(self, event: MatchCreated | MatchUpdated) -> None:
         await self.on_match(event.payload, event.occurred_at)
