@@ -127,28 +127,24 @@ class ConsumerLoop:
         handler = self._routes.get(type(event))
         if handler is None:
             return True
-        delay = 0.2
-        while True:
+        verdict: list[str] = []  # a reason when the handler declared the record invalid
+
+        async def attempt() -> None:
             try:
                 await handler(event)
-                self.handled += 1
-                EVENTS_HANDLED.labels(self.group_id, event.type).inc()
-                return True
             except InvalidRecord as exc:
-                return await self._reject(record, exc.reason)
-            except Exception as exc:
+                verdict.append(exc.reason)
+            except Exception:
                 HANDLER_FAILURES.labels(self.group_id).inc()
-                log.warning(
-                    "handler failed, will retry",
-                    group=self.group_id,
-                    event_id=event.event_id,
-                    type=event.type,
-                    error=repr(exc),
-                )
-                if self._stopping.is_set():
-                    return False
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._max_backoff_s)
+                raise
+
+        if not await self._retry(attempt, "handler failed", event_id=event.event_id, type=event.type):
+            return False
+        if verdict:
+            return await self._reject(record, verdict[0])
+        self.handled += 1
+        EVENTS_HANDLED.labels(self.group_id, event.type).inc()
+        return True
 
     async def _reject(self, record: Record, reason: str) -> bool:
         """Dead-letter a record no retry can fix; keep trying while the bus refuses (never drop it)."""
@@ -168,17 +164,10 @@ class ConsumerLoop:
                 original=original_text(record.value),
             ),
         )
-        delay = 0.2
-        while True:
-            try:
-                await self._rejects.publish_many([to_record(event)])
-                break
-            except Exception as exc:
-                log.warning("dead-letter publish failed, will retry", group=self.group_id, error=repr(exc))
-                if self._stopping.is_set():
-                    return False
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._max_backoff_s)
+        if not await self._retry(
+            lambda: self._rejects.publish_many([to_record(event)]), "dead-letter publish failed"
+        ):
+            return False
         self.rejected += 1
         POISON_RECORDS.labels(self.group_id).inc()
         log.error(
@@ -192,14 +181,20 @@ class ConsumerLoop:
         return True
 
     async def _commit(self, records: list[Record]) -> None:
+        # Stopping gives up: uncommitted records are replayed, and handlers are idempotent.
+        await self._retry(lambda: self._consumer.commit(records), "commit failed")
+
+    async def _retry(self, attempt: Callable[[], Awaitable[None]], failed: str, **context: str) -> bool:
+        """Run ``attempt`` until it succeeds (True) or the loop is stopping (False), with capped
+        exponential backoff: a broker or database that is down now is expected back."""
         delay = 0.2
         while True:
             try:
-                await self._consumer.commit(records)
-                return
+                await attempt()
+                return True
             except Exception as exc:
-                log.warning("commit failed, will retry", group=self.group_id, error=str(exc))
+                log.warning(f"{failed}, will retry", group=self.group_id, error=repr(exc), **context)
                 if self._stopping.is_set():
-                    return  # uncommitted records are replayed; handlers are idempotent
+                    return False
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_backoff_s)
