@@ -61,29 +61,26 @@ class Repository:
         await self.col.ensure_index([("outbox_pending", 1)])
         await self.col.ensure_index([("status", 1), ("created_at", -1)])
         await self.col.ensure_index([("area", 1), ("created_at", -1)])
-        await self._backfill_area()
         await self.col.ensure_index([("identity", 1)])
-        await self._backfill_identity()
+        await self._backfill("area", lambda data: area_of(self.kind.adcode_of(data)))
+        await self._backfill("identity", lambda data: identity_key(self.kind.parse(data)))
 
-    async def _backfill_identity(self) -> None:
-        """Give documents written before ``identity`` existed theirs, once per database.
+    async def _backfill(self, field: str, compute: Callable[[dict[str, Any]], Any]) -> None:
+        """Give documents written before ``field`` existed theirs (``area`` came with access
+        control, ``identity`` with indexed import lookups), once per database.
 
         A marker document (by ``_id``, cheap to read) records that it was done, because finding
-        the documents without the field means decoding the whole collection. Not an entity
-        change: no version bump, no event.
+        the documents without the field means decoding the whole collection, which must not
+        happen on every start. Not an entity change: no version bump, no event.
         """
-        marker = f"identity-backfilled:{self.kind.collection}"
+        marker = f"{field}-backfilled:{self.kind.collection}"
         if await self._migrations.get(marker) is not None:
             return
-        for doc in await self.col.find({"identity": {"$exists": False}}):
-            key = identity_key(self.kind.parse(doc["data"]))
-            await self.col.update(doc["_id"], set={"identity": key}, where={"version": doc["version"]})
+        for doc in await self.col.find({field: {"$exists": False}}):
+            await self.col.update(
+                doc["_id"], set={field: compute(doc["data"])}, where={"version": doc["version"]}
+            )
         await self._migrations.replace({"_id": marker, "at": now_iso()})
-
-    async def _backfill_area(self) -> None:
-        """Documents written before access control have no ``area``: officials could not find them."""
-        for doc in await self.col.find({"area": {"$exists": False}}):
-            await self.col.update(doc["_id"], set={"area": area_of(self.kind.adcode_of(doc["data"]))})
 
     async def create(self, model: BaseModel) -> dict[str, Any]:
         doc = new_document(self.kind, model)

@@ -48,3 +48,18 @@ async def test_documents_written_before_identity_get_it_once_without_a_new_versi
     await store.collection("profiles").update("p1", unset=["identity"])
     await repo.ensure_indexes()  # the marker says it was done: no second scan
     assert "identity" not in (await store.collection("profiles").get("p1") or {})
+
+
+async def test_documents_written_before_access_control_get_their_area_once() -> None:
+    store = MemoryStore()
+    profile = ProfileIn.model_validate(example("profile"))
+    old = new_document(PROFILE, profile, id="p1")
+    area = old.pop("area")
+    await store.collection("profiles").insert(old)
+    repo = Repository(store, PROFILE)
+    await repo.ensure_indexes()
+    stored = await store.collection("profiles").get("p1")
+    assert stored is not None and stored["area"] == area and stored["version"] == 1
+    await store.collection("profiles").update("p1", unset=["area"])
+    await repo.ensure_indexes()  # the marker says it was done: no scan on every start
+    assert "area" not in (await store.collection("profiles").get("p1") or {})
