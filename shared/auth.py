@@ -11,7 +11,8 @@ A key belongs to one principal with one role and a scope:
 - ``official``: the counties whose adcodes start with one of its ``scope`` prefixes ("4228" is
   恩施州, "422801" 恩施市);
 - ``employer``: the postings of the employer whose unified social credit code is its ``scope``;
-- ``seeker``: the one profile id in its ``scope``.
+- ``seeker``: the one profile id in its ``scope``;
+- ``gateway``: the SMS gateway, which hands notify the seekers' inbound texts (no scope).
 
 Routes declare *who* may call them with ``Depends(require(Role.official, ...))`` (admins are
 always let through); *which records* a principal may touch depends on the record, so the route
@@ -48,6 +49,7 @@ class Role(StrEnum):
     official = "official"
     employer = "employer"
     seeker = "seeker"
+    gateway = "gateway"
 
 
 class KeySpec(BaseModel):
@@ -145,6 +147,11 @@ class KeyRing:
         # A dict lookup on the key's hash: its timing can only tell an attacker about hashes of
         # keys they already hold, and the hash of an unknown random key is not guessable.
         return self._by_hash.get(hash_key(key))
+
+    def by_hash(self, key_sha256: str) -> Principal | None:
+        """The principal of a key known only by its hash: a browser session keeps the hash, never
+        the key, and looking it up on every request means revoking the key ends its sessions."""
+        return self._by_hash.get(key_sha256)
 
     def __len__(self) -> int:
         return len(self._by_hash)

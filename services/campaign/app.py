@@ -12,8 +12,10 @@ from fastapi import FastAPI
 
 from services.campaign.api import router
 from services.campaign.consumer import CampaignHandler, make_consumer_loop
+from services.campaign.dashboard import router as dashboard_router
 from services.campaign.outbox import campaign_relay
 from services.campaign.repository import FunnelRepository
+from services.campaign.session import install_sessions
 from services.campaign.settings import CampaignSettings
 from shared.auth import KeyRing, keyring_for
 from shared.bus.base import Bus
@@ -95,6 +97,8 @@ def create_app(
     app.state.tz = ZoneInfo(settings.timezone)
     app.state.keyring = keyring_for(settings, keyring)
     app.include_router(router)
+    app.include_router(dashboard_router)
+    install_sessions(app, settings)
 
     async def kafka_ready() -> bool:
         return bool(await app.state.loop.ping()) and bool(await app.state.publisher.ping())

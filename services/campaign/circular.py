@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from services.campaign.documents import from_iso
 from shared.places import label
 
-COUNTED = ("recommended", "interested", "interviewed", "hired", "stable_30d", "stable_90d", "left")
+COUNTED = ("recommended", "viewed", "interested", "interviewed", "hired", "stable_30d", "stable_90d", "left")
 
 
 class Row(BaseModel):
@@ -31,6 +31,7 @@ class Row(BaseModel):
     name: str
     target: int
     recommended: int
+    viewed: int  # opened in the inbox (an SMS-only seeker answers without it)
     interested: int
     interviewed: int
     hired: int
@@ -149,7 +150,7 @@ def _count(first_reached: Mapping[str, date], day: date) -> int:
 
 
 HEADERS = [
-    *("类别", "代码", "名称", "目标人数", "推荐", "有意向", "面试", "入职"),
+    *("类别", "代码", "名称", "目标人数", "推荐", "查看", "有意向", "面试", "入职"),
     *("稳岗30天", "稳岗90天", "离职", "完成率"),
     *("较前日新增推荐", "较前日新增意向", "较前日新增面试", "较前日新增入职"),
 ]
@@ -162,7 +163,8 @@ def table(circular: Circular) -> list[list[Any]]:
     for r in [circular.total, *circular.counties, *circular.enterprises]:
         rate = "" if r.completion_rate is None else f"{r.completion_rate:.1%}"
         rows.append(
-            [KINDS[r.kind], r.key, r.name, r.target, r.recommended, r.interested, r.interviewed, r.hired]
+            [KINDS[r.kind], r.key, r.name, r.target, r.recommended, r.viewed, r.interested, r.interviewed]
+            + [r.hired]
             + [r.stable_30d, r.stable_90d, r.left, rate]
             + [r.change[s] for s in ("recommended", "interested", "interviewed", "hired")]
         )

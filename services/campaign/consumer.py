@@ -2,7 +2,9 @@
 headcount, the employer and the county; its own funnel topic feeds the circular's facts.
 
 The circular is built from ``chunfeng.funnel.v1`` (not from the pair documents) so that replaying
-the topics into an empty database gives the same figures. Every handler is idempotent: steps are
+the topics into an empty database gives the same figures. ``funnel.viewed`` is the one funnel
+event campaign does not produce (notify sees the seeker open their inbox); it is recorded on the
+pair as well as counted. Every handler is idempotent: steps are
 taken once per pair, postings are kept by version, facts are inserted under the event id.
 """
 
@@ -12,13 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from services.campaign import documents as d
-from services.campaign.repository import SYSTEM, FunnelRepository, IllegalStep
+from services.campaign.repository import SYSTEM, Actor, FunnelRepository, IllegalStep
 from shared.bus.base import Bus
 from shared.consume import ConsumerLoop, EventRouter, Routes
 from shared.events import (
     FUNNEL_EVENTS,
     Event,
     FeedbackReplied,
+    FunnelStep,
     MatchCreated,
     MatchUpdated,
     MatchWithdrawn,
@@ -76,11 +79,20 @@ class CampaignHandler(EventRouter):
         event: Event,
         at: datetime | None = None,
         context: dict[str, Any] | None = None,
+        announce: bool = True,
+        actor: Actor = SYSTEM,
     ) -> None:
         when = at or event.occurred_at
         try:
             await self.repo.take(
-                profile_id, posting_id, step, at=when, actor=SYSTEM, create=True, context=context
+                profile_id,
+                posting_id,
+                step,
+                at=when,
+                actor=actor,
+                create=True,
+                context=context,
+                announce=announce,
             )
         except IllegalStep as exc:  # e.g. a reply after the interview: noted, never a 409 to anyone
             log.info(
@@ -97,7 +109,21 @@ class CampaignHandler(EventRouter):
         )
 
     async def _on_funnel(self, event: Event) -> None:
-        await self.repo.facts.insert(d.fact_doc(event.event_id, event.payload))  # type: ignore[attr-defined]
+        step: FunnelStep = event.payload  # type: ignore[attr-defined]
+        if event.producer != "campaign" and step.step == "viewed":
+            # The seeker's own look, seen and published by notify: the pair records it too (so
+            # its state shows it) without announcing it a second time.
+            await self._step(step.profile_id, step.posting_id, "recommended", event, at=step.at)
+            await self._step(
+                step.profile_id,
+                step.posting_id,
+                "viewed",
+                event,
+                at=step.at,
+                announce=False,
+                actor=Actor(step.by, step.role),
+            )
+        await self.repo.facts.insert(d.fact_doc(event.event_id, step))
 
 
 def make_consumer_loop(bus: Bus, handler: CampaignHandler, group_id: str = "campaign") -> ConsumerLoop:

@@ -76,8 +76,12 @@ class FunnelRepository:
         followup: tuple[str, dict[str, Any]] | None = None,
         create: bool = False,
         context: dict[str, Any] | None = None,
+        announce: bool = True,
     ) -> StepResult:
         """Take one step. ``create``: a pair not yet known may start here (events, not the API).
+
+        ``announce=False`` records a step another service has already published on the funnel
+        topic (notify's ``funnel.viewed``): the pair takes it, nothing is published again.
 
         ``followup`` (days, outcome) is recorded in the same write as the step it feeds;
         ``context`` (employer code and name) stands in for a posting campaign has not heard of yet.
@@ -99,6 +103,15 @@ class FunnelRepository:
             fields: dict[str, Any] = {"updated_at": d.iso(at)}
             push: dict[str, Any] = {}
             if decision.outcome == "accept":
+                fields[f"steps.{step}"] = {
+                    "at": d.iso(at),
+                    "by": actor.id,
+                    "role": actor.role,
+                    "reason": reason,
+                }
+                if step == "hired":
+                    fields["followups"] = d.followups_for(at)
+            if decision.outcome == "accept" and announce:
                 payload = FunnelStep(
                     profile_id=profile_id,
                     posting_id=posting_id,
@@ -112,16 +125,8 @@ class FunnelRepository:
                     key_enterprise=bool(doc.get("key_enterprise")),
                     reason=reason,
                 )
-                fields[f"steps.{step}"] = {
-                    "at": d.iso(at),
-                    "by": actor.id,
-                    "role": actor.role,
-                    "reason": reason,
-                }
                 fields["outbox_pending"] = True
                 push["outbox"] = {"$each": [d.outbox_entry(funnel_event(payload))]}
-                if step == "hired":
-                    fields["followups"] = d.followups_for(at)
             if followup is not None:
                 days, outcome = followup
                 fields[f"followups.{days}.outcome"] = outcome

@@ -1,8 +1,9 @@
-"""Campaign's configuration: where its database is, which consumer group it is, whose local day it counts."""
+"""Campaign's configuration: where its database is, which consumer group it is, whose local day it
+counts, and how the officials' dashboard keeps a browser signed in."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import CommonSettings
@@ -17,3 +18,11 @@ class CampaignSettings(CommonSettings):
     timezone: str = Field(default="Asia/Shanghai", description="local days of follow-ups and circulars")
     outbox_interval_s: float = Field(default=1.0, gt=0)
     outbox_max_backoff_s: float = Field(default=30.0, gt=0)
+    session_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="signs the dashboard's session cookie; unset: a random one per start "
+        "(sessions then end at a restart, and several instances would not share them)",
+    )
+    session_max_age_s: int = Field(default=8 * 3600, ge=60, description="a dashboard login lasts this long")
+    session_https_only: bool = Field(default=False, description="mark the cookie Secure (behind TLS)")

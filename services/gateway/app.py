@@ -6,6 +6,10 @@
     channel) answers the first answer again and stores nothing. Accepted messages go to an
     in-memory list and are appended to a JSONL file (``GATEWAY_JSONL``), which is read back
     at start-up, so idempotency survives a restart.
+``POST /inbound`` ``{"from": "<phone>", "text": "1"}``: a seeker's text to the service number.
+    Recorded (channel ``sms-in``) and handed to ``GATEWAY_INBOUND_URL`` (notify's
+    ``/v1/sms/inbound``) with ``GATEWAY_INBOUND_KEY``; the text notify answers is sent back to
+    the phone (recorded like any SMS) and returned. Unconfigured: 503, the message kept.
 ``GET /messages`` what would have been sent, newest first (``?to=`` filters, ``?limit=``).
 ``DELETE /messages`` forgets everything (memory and file).
 ``GET /healthz``
@@ -23,8 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, HTTPException, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway.settings import GatewaySettings
 
@@ -39,6 +44,18 @@ class WechatRequest(BaseModel):
     openid: str = Field(min_length=1)
     text: str = Field(min_length=1)
     idempotency_key: str | None = None
+
+
+class InboundRequest(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str = Field(alias="from", min_length=1, max_length=20, description="the sender's phone")
+    text: str = Field(max_length=500)
+
+
+class InboundForwarded(BaseModel):
+    status: str = "forwarded"
+    action: str
+    reply: str
 
 
 class Accepted(BaseModel):
@@ -109,6 +126,24 @@ def create_app(settings: GatewaySettings | None = None, *, rng: random.Random | 
     async def send_wechat(req: WechatRequest) -> Accepted:
         maybe_fail()
         return outbox.accept("wechat", req.openid, req.text, req.idempotency_key)
+
+    @app.post("/inbound")
+    async def inbound(req: InboundRequest) -> InboundForwarded:
+        outbox.accept("sms-in", req.from_, req.text, None)
+        if not settings.inbound_url or settings.inbound_key is None:
+            raise HTTPException(status_code=503, detail="GATEWAY_INBOUND_URL/GATEWAY_INBOUND_KEY not set")
+        key = settings.inbound_key.get_secret_value()
+        async with httpx.AsyncClient(timeout=settings.inbound_timeout_s) as client:
+            r = await client.post(
+                settings.inbound_url,
+                json={"from": req.from_, "text": req.text},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+        if r.status_code != 200:
+            raise HTTPException(status_code=502, detail=f"notify answered {r.status_code}")
+        answer = r.json()
+        outbox.accept("sms", req.from_, answer["reply"], None)  # the answer, as the seeker receives it
+        return InboundForwarded(action=answer["action"], reply=answer["reply"])
 
     @app.get("/messages")
     async def list_messages(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,3 +23,8 @@ class GatewaySettings(BaseSettings):
     fail_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     # Accepted messages, appended as JSON lines and read back at start (idempotency survives).
     jsonl: Path = Path("var/gateway/messages.jsonl")
+    # Where inbound texts (a seeker replying 1/2) go: notify's POST /v1/sms/inbound; unset: kept only.
+    inbound_url: str | None = None
+    # The API key of the gateway principal (role "gateway") that notify accepts on that route.
+    inbound_key: SecretStr | None = None
+    inbound_timeout_s: float = Field(default=5.0, gt=0)

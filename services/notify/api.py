@@ -1,9 +1,11 @@
 """Notify's HTTP API: a seeker's inbox, their reply to a recommendation, and delivery status.
 
-The reply is the funnel's "intention" (意向): it is what an official follows up by phone. It is
-also told to match (``feedback.replied``): the reply marks the recommendation
-``feedback_pending`` in the same write, and the delivery worker publishes it and clears the
-mark, so a reply is accepted while Kafka is down and reaches match once it is back.
+Opening the inbox is the funnel's "viewed" (查看), once per recommendation, when the seeker
+themself reads it (``services.notify.replies``). The reply is the funnel's "intention" (意向): it
+is what an official follows up by phone. It is also told to match (``feedback.replied``): the
+reply marks the recommendation ``feedback_pending`` in the same write, and the delivery worker
+publishes it and clears the mark, so a reply is accepted while Kafka is down and reaches match
+once it is back.
 
 Access: a seeker reads and answers their own inbox; an official those of the seekers whose home
 (``home_adcode`` of the contact) is in its counties, and records answers given by phone. For
@@ -25,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.notify import documents as d
 from services.notify.consumer import utc_now
+from services.notify.replies import NoRecommendation, Withdrawn, mark_viewed, record_reply
 from shared.audit import AuditLog
 from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, hidden, require
 from shared.events import FactorScore, PostingSummary
@@ -145,6 +148,8 @@ async def inbox(
     docs = await recs.find(where, sort=[("created_at", -1), ("_id", 1)], limit=limit, skip=skip)
     # A seeker's inbox is usually one page: count separately only when there may be more.
     total = skip + len(docs) if len(docs) < limit else await recs.count(where)
+    if principal.is_seeker(profile_id):  # the seeker's own look, not an official's, is "viewed"
+        await mark_viewed(_store(request), docs, utc_now())
     await _audit(request).record(principal, "inbox.read", [profile_id], read=True)
     return Inbox(profile_id=profile_id, total=total, items=[_item(x) for x in docs])
 
@@ -155,21 +160,12 @@ async def reply(
 ) -> InboxItem:
     """The seeker answers; or an official records the answer the seeker gave on the phone."""
     await _check_seeker(request, principal, profile_id)
-    recs = _store(request).collection(d.RECOMMENDATIONS)
-    rec_id = d.recommendation_id(profile_id, posting_id)
-    state = {"interested": body.interested, "at": utc_now()}
-    if not await recs.update(
-        rec_id,
-        set={"reply": state, "feedback_pending": True},
-        inc={"feedback_seq": 1},  # the worker clears the mark only if no newer reply came since
-        where={"status": "active"},
-    ):
-        existing = await recs.get(rec_id)
-        if existing is None:
-            raise HTTPException(status_code=404, detail="没有这条推荐")
-        raise HTTPException(status_code=409, detail="该岗位推荐已撤回，无法回复")
-    doc = await recs.get(rec_id)
-    assert doc is not None
+    try:
+        doc = await record_reply(_store(request), profile_id, posting_id, body.interested, utc_now())
+    except NoRecommendation as exc:
+        raise HTTPException(status_code=404, detail="没有这条推荐") from exc
+    except Withdrawn as exc:
+        raise HTTPException(status_code=409, detail="该岗位推荐已撤回，无法回复") from exc
     await _audit(request).record(principal, "inbox.reply", [profile_id])
     return _item(doc)
 

@@ -12,6 +12,7 @@ from services.notify import documents as d
 from services.notify.api import router
 from services.notify.channels import PUSH_CHANNELS, Channel, build_channels
 from services.notify.consumer import Clock, NotifyHandler, make_consumer_loop, utc_now
+from services.notify.inbound import router as inbound_router
 from services.notify.settings import NotifySettings
 from services.notify.worker import DeliveryWorker
 from shared.audit import AuditLog
@@ -32,6 +33,8 @@ async def ensure_indexes(store: Store) -> None:
     await recs.ensure_index([("profile_id", 1), ("created_at", -1)])
     await recs.ensure_index([("profile_id", 1), ("status", 1), ("deliveries_scheduled", 1)])
     await recs.ensure_index([("feedback_pending", 1)])
+    await recs.ensure_index([("viewed_pending", 1)])
+    await store.collection(d.CONTACTS).ensure_index([("phone", 1)])  # an inbound SMS's sender
     deliveries = store.collection(d.DELIVERIES)
     await deliveries.ensure_index([("status", 1), ("due_at", 1)])
     await deliveries.ensure_index([("profile_id", 1), ("status", 1), ("sent_at", 1)])
@@ -87,6 +90,7 @@ def create_app(
     app = FastAPI(title="Chunfeng notify", version="1", lifespan=lifespan)
     app.state.keyring = keyring_for(settings, keyring)
     app.include_router(router)
+    app.include_router(inbound_router)
 
     async def kafka_ready() -> bool:
         return bool(await app.state.loop.ping()) and bool(await app.state.publisher.ping())

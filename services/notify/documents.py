@@ -70,6 +70,8 @@ def recommendation_doc(match: MatchView, *, now: datetime, event_at: datetime) -
         "reply": None,
         "feedback_pending": False,  # a reply not yet published to match
         "feedback_seq": 0,  # bumped by every reply: guards clearing the mark
+        "viewed_at": None,  # when the seeker first opened it (funnel.viewed, once)
+        "viewed_pending": False,  # funnel.viewed not yet published
         "deliveries_scheduled": False,
     }
 

@@ -4,8 +4,10 @@ An SMS over 70 characters is split into several billed parts, and long messages 
 the text keeps the reason's leading segments (the match service orders them by weight) and drops
 trailing ones until it fits. The only personal detail is the masked greeting name.
 
-Seekers answer in their inbox (``POST /v1/inbox/…/reply``): there is no inbound SMS path, so the
-message sends them there rather than asking for a reply to the SMS that nothing would read.
+Seekers answer in their inbox (``POST /v1/inbox/…/reply``) or, to an SMS, by replying 1 or 2:
+the gateway hands the reply to notify (``POST /v1/sms/inbound``, ``services/notify/inbound.py``),
+which applies it to the seeker's most recent open recommendation. Other channels have no reply
+path, so their text sends the seeker to the inbox.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from shared.vocabulary import CHANNEL_LABELS, SHIFT_LABELS, wage_text
 
 PREFIX = "【春风就业】"
 CALL_TO_ACTION = f"感兴趣请到{CHANNEL_LABELS[Channel.inbox]}回复。"
+SMS_CALL_TO_ACTION = "回复1有意向，回复2不感兴趣。"
 SEPARATOR = " · "
 
 
@@ -26,14 +29,15 @@ def fallback_reason(posting: PostingSummary) -> str:
     return SEPARATOR.join(parts)
 
 
-def render_text(display_name: str, match: MatchView, *, max_chars: int = 120) -> str:
+def render_text(display_name: str, match: MatchView, *, max_chars: int = 120, channel: str = "sms") -> str:
+    call_to_action = SMS_CALL_TO_ACTION if channel == Channel.sms else CALL_TO_ACTION
     greeting = f"{PREFIX}{display_name or '求职者'}您好，为您推荐"
     job = f"{match.posting.employer}·{match.posting.title}" if match.posting.employer else match.posting.title
     segments = [s.strip() for s in (match.reason or fallback_reason(match.posting)).split("·") if s.strip()]
 
     def compose(job_text: str, segs: list[str]) -> str:
         body = f"：{SEPARATOR.join(segs)}。" if segs else "。"
-        return f"{greeting}{job_text}{body}{CALL_TO_ACTION}"
+        return f"{greeting}{job_text}{body}{call_to_action}"
 
     text = compose(job, segments)
     while len(text) > max_chars and len(segments) > 1:

@@ -250,7 +250,9 @@ class DeliveryWorker:
             posting_id=delivery["posting_id"],
             channel=channel,
             to=d.recipient(contact, channel),
-            text=render_text(str(contact.get("display_name", "")), match, max_chars=max_chars),
+            text=render_text(
+                str(contact.get("display_name", "")), match, max_chars=max_chars, channel=channel
+            ),
             recommendation=public,
         )
 

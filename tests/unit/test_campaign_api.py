@@ -267,7 +267,7 @@ async def test_the_circular_counts_the_day_and_a_replay_of_the_topics_gives_the_
     )
     assert r.content.startswith(b"\xef\xbb\xbf") and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0][:4] == ["类别", "代码", "名称", "目标人数"] and rows[1][0] == "合计" and rows[1][7] == "1"
+    assert rows[0][:4] == ["类别", "代码", "名称", "目标人数"] and rows[1][0] == "合计" and rows[1][8] == "1"
     r = await campaign.call(
         "enshi", "GET", "/v1/circulars/daily", params={"date": "2026-03-11", "format": "xlsx"}
     )

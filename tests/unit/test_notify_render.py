@@ -9,9 +9,14 @@ def test_sms_text_is_the_chinese_recommendation_with_reason() -> None:
     text = render_text("张**", MatchView.model_validate(match_payload()))
     assert text == (
         "【春风就业】张**您好，为您推荐恩施示例电子·流水线普工（宝妈班）："
-        "距家约70公里 · 月薪3800–5200元，高于期望 · 周一至周五白班，双休。感兴趣请到站内信回复。"
+        "距家约70公里 · 月薪3800–5200元，高于期望 · 周一至周五白班，双休。回复1有意向，回复2不感兴趣。"
     )
     assert len(text) <= 120
+
+
+def test_only_an_sms_asks_for_a_keyword_reply_other_channels_point_to_the_inbox() -> None:
+    text = render_text("张**", MatchView.model_validate(match_payload()), channel="wechat")
+    assert text.endswith("感兴趣请到站内信回复。") and "回复1" not in text
 
 
 def test_long_reason_drops_trailing_segments_to_fit() -> None:
@@ -20,7 +25,7 @@ def test_long_reason_drops_trailing_segments_to_fit() -> None:
     )
     text = render_text("李*", MatchView.model_validate(match_payload(reason=reason)), max_chars=120)
     assert len(text) <= 120
-    assert "距家约70公里" in text and text.endswith("感兴趣请到站内信回复。")
+    assert "距家约70公里" in text and text.endswith("回复1有意向，回复2不感兴趣。")
 
 
 def test_a_very_long_title_is_shortened() -> None:
