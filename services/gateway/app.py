@@ -103,8 +103,14 @@ class Outbox:
         self.path.unlink(missing_ok=True)
 
 
-def create_app(settings: GatewaySettings | None = None, *, rng: random.Random | None = None) -> FastAPI:
-    """The gateway app; ``settings`` default to the environment, ``rng`` decides the simulated failures."""
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    rng: random.Random | None = None,
+    inbound_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The gateway app; ``settings`` default to the environment, ``rng`` decides the simulated
+    failures, ``inbound_transport`` carries the inbound hook's calls (tests: notify in-process)."""
     settings = settings or GatewaySettings()
     fail_rate = settings.fail_rate
     outbox = Outbox(settings.jsonl)
@@ -133,7 +139,9 @@ def create_app(settings: GatewaySettings | None = None, *, rng: random.Random | 
         if not settings.inbound_url or settings.inbound_key is None:
             raise HTTPException(status_code=503, detail="GATEWAY_INBOUND_URL/GATEWAY_INBOUND_KEY not set")
         key = settings.inbound_key.get_secret_value()
-        async with httpx.AsyncClient(timeout=settings.inbound_timeout_s) as client:
+        async with httpx.AsyncClient(
+            timeout=settings.inbound_timeout_s, transport=inbound_transport
+        ) as client:
             r = await client.post(
                 settings.inbound_url,
                 json={"from": req.from_, "text": req.text},
