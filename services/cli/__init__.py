@@ -1,0 +1,1 @@
+"""Command-line tools for officials' bulk work, over the services' HTTP APIs (``python -m services.cli``)."""
