@@ -15,8 +15,10 @@
 #   make compose-down stop it (and the engine, if compose-up started it); data volumes stay
 #   make compose-build  build the images only (timed)
 #   make compose-config the merged compose configuration
-#   make test         unit tests, then integration tests (these start the stack themselves: in
-#                     containers, or as local processes when no Docker engine can be started)
+#   make test         unit tests, the dashboard in headless chromium, then integration tests (these
+#                     start the stack themselves: in containers, or as local processes when no
+#                     Docker engine can be started)
+#   make browser-tools  apt-install chromium and a CJK font (scripts/chromium.sh; debs cached)
 #   make lint         ruff and mypy
 #   make schemas      regenerate docs/events/*.schema.json from the event classes
 #   make eval         matching quality on a seeded simulated campaign (evaluation/, ~1 min);
@@ -37,7 +39,7 @@ DEVSTACK := $(PY) scripts/devstack.py
 COMPOSE := $(PY) scripts/composestack.py
 
 .PHONY: help venv infra-fetch run stack infra-up infra-down test lint schemas eval bench clean-state \
-	compose-tools compose-up compose-down compose-build compose-config
+	compose-tools compose-up compose-down compose-build compose-config browser-tools
 
 help:
 	@sed -n '1,/^$$/p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -83,8 +85,13 @@ compose-build: venv infra-fetch
 compose-config: venv compose-tools
 	$(COMPOSE) config
 
-test: venv infra-fetch compose-tools
+# The browser test fails under CI=true without a browser; elsewhere it says why it skipped.
+browser-tools:
+	@bash scripts/chromium.sh install || echo "WARNING: could not install chromium (browser tests)" >&2
+
+test: venv infra-fetch compose-tools browser-tools
 	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest tests/browser -q
 	$(PY) -m pytest tests/integration -q
 
 lint: venv

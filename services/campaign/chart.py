@@ -40,10 +40,23 @@ ENGLISH = {
 }
 
 
+# File names of those fonts, for a font installed after matplotlib cached its font list.
+# (lower case, without "-" and "_")
+CJK_FILES = ("wqyzenhei", "wqymicrohei", "notosanscjk", "sourcehansans", "droidsansfallback", "uming")
+
+
 @cache
 def cjk_font() -> str | None:
-    """The first installed CJK family matplotlib can use, or None."""
-    installed = {f.name for f in font_manager.fontManager.ttflist}
+    """The first installed CJK family matplotlib can use, or None.
+
+    matplotlib keeps its font list in a cache (~/.cache/matplotlib) made at its first import; a
+    font apt-installed later is not in it, so the system's font files are looked at once more."""
+    manager = font_manager.fontManager
+    if not any(f.name in CJK_FONTS for f in manager.ttflist):
+        for path in font_manager.findSystemFonts():
+            if any(part in path.lower().replace("-", "").replace("_", "") for part in CJK_FILES):
+                manager.addfont(path)
+    installed = {f.name for f in manager.ttflist}
     return next((name for name in CJK_FONTS if name in installed), None)
 
 
