@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -35,6 +35,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _ahead(clock: Clock, offset: timedelta) -> Clock:
+    return lambda: clock() + offset
+
+
 def create_app(
     settings: CampaignSettings | None = None,
     *,
@@ -45,6 +49,9 @@ def create_app(
 ) -> FastAPI:
     """``clock`` and ``keyring`` replace the real ones (tests: a hire 30 days ago; make run: shared keys)."""
     settings = settings or CampaignSettings()
+    if settings.clock_offset_days:
+        log.warning("campaign's clock runs ahead (CAMPAIGN_CLOCK_OFFSET_DAYS)", days=settings.clock_offset_days)
+        clock = _ahead(clock, timedelta(days=settings.clock_offset_days))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -26,3 +26,10 @@ class CampaignSettings(CommonSettings):
     )
     session_max_age_s: int = Field(default=8 * 3600, ge=60, description="a dashboard login lasts this long")
     session_https_only: bool = Field(default=False, description="mark the cookie Secure (behind TLS)")
+    clock_offset_days: int = Field(
+        default=0,
+        ge=0,
+        le=400,
+        description="(rehearsal/tests only) campaign's clock runs this many days ahead, so the 30- and "
+        "90-day marks can be driven on a real stack; keep 0 in production",
+    )

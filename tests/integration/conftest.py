@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -48,6 +49,10 @@ KAFKA = f"127.0.0.1:{_PORTS['kafka']}"
 SERVICES = ("ingest", "match", "notify", "campaign")
 ADMIN_KEY = "cf_it_" + secrets.token_urlsafe(24)
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
+# The full-campaign test's official (its counties: 深圳 4403) and the SMS gateway's key.
+OFFICIAL_KEY = "cf_it_" + secrets.token_urlsafe(24)
+OFFICIAL_AREA = "4403"
+GATEWAY_KEY = "cf_it_" + secrets.token_urlsafe(24)
 # Set when the session fell back to the local stack; repeated in the terminal summary.
 FALLBACK: list[str] = []
 
@@ -70,6 +75,11 @@ class Stack:
         return f"mongodb://127.0.0.1:{_PORTS['mongo']}/"
 
     def start(self, name: str) -> None:
+        raise NotImplementedError
+
+    def restart(self, name: str, extra_env: dict[str, str]) -> None:
+        """Stop the service and start it again with ``extra_env`` over the session's settings
+        (an empty dict restores them); returns once it is healthy."""
         raise NotImplementedError
 
     def kill(self, name: str, sig: int) -> None:
@@ -98,6 +108,10 @@ class LocalStack(Stack):
 
     def start(self, name: str) -> None:
         self.devstack.start_service(name, self.env)
+
+    def restart(self, name: str, extra_env: dict[str, str]) -> None:
+        self.devstack.kill_service(name, signal.SIGTERM)
+        self.devstack.start_service(name, {**self.env, **extra_env})
 
     def kill(self, name: str, sig: int) -> None:
         self.devstack.kill_service(name, sig)
@@ -133,6 +147,13 @@ class ContainerStack(Stack):
     def kill(self, name: str, sig: int) -> None:
         self.compose.kill(name, sig)
 
+    def restart(self, name: str, extra_env: dict[str, str]) -> None:
+        # The containers read their settings from compose's interpolation: a changed value
+        # makes `up` recreate that one container.
+        self.compose.env = {**self.env, **extra_env}
+        self.compose.write_env_file()
+        self.compose.compose("up", "--detach", "--no-deps", "--wait", name)
+
     @property
     def owns_kafka(self) -> bool:
         return True  # the session's own compose project
@@ -154,7 +175,13 @@ def _session_env(suffix: str, sink_dir: Path) -> dict[str, str]:
         "NOTIFY_DAILY_CAP": "1000",
         "NOTIFY_FILE_SINK_PATH": str(sink_dir / f"messages-{suffix}.jsonl"),
         "LOG_LEVEL": "INFO",
-        "CHUNFENG_API_KEYS": spec_json([("integration-admin", Role.admin, ADMIN_KEY, [])]),
+        "CHUNFENG_API_KEYS": spec_json(
+            [
+                ("integration-admin", Role.admin, ADMIN_KEY, []),
+                ("integration-official-shenzhen", Role.official, OFFICIAL_KEY, [OFFICIAL_AREA]),
+                ("integration-sms-gateway", Role.gateway, GATEWAY_KEY, []),
+            ]
+        ),
     }
 
 
