@@ -50,7 +50,7 @@ def create_app(
     """``clock`` and ``keyring`` replace the real ones (tests: a hire 30 days ago; make run: shared keys)."""
     settings = settings or CampaignSettings()
     if settings.clock_offset_days:
-        log.warning("campaign's clock runs ahead (CAMPAIGN_CLOCK_OFFSET_DAYS)", days=settings.clock_offset_days)
+        log.warning("campaign runs ahead (CAMPAIGN_CLOCK_OFFSET_DAYS)", days=settings.clock_offset_days)
         clock = _ahead(clock, timedelta(days=settings.clock_offset_days))
 
     @asynccontextmanager

@@ -79,6 +79,7 @@ def print_where_to_look() -> None:
         f"  match   {MATCH}/docs",
         f"  notify  {NOTIFY}/docs",
         f"  campaign {CAMPAIGN}/docs   (funnel, follow-ups, {CAMPAIGN}/v1/circulars/daily)",
+        f"  officials' dashboard: {CAMPAIGN}/  (sign in with the official's or the admin's key below)",
     ]
     if _keys:
         lines += ["Demo API keys (valid until Ctrl-C; send as `Authorization: Bearer <key>`):"]
