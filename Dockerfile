@@ -27,7 +27,7 @@ ENV PYTHONUNBUFFERED=1 \
 
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        python3 python3-venv ca-certificates \
+        python3 python3-venv ca-certificates fonts-wqy-zenhei \
     && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv /opt/venv
 

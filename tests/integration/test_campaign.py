@@ -258,7 +258,7 @@ def test_a_small_campaign_from_sheets_to_a_stable_job(
         assert http.post(f"{CAMPAIGN}/v1/funnel/{s}/{p1}/interview").status_code == 200
         assert http.post(f"{CAMPAIGN}/v1/funnel/{s}/{p1}/hire").status_code == 200
     r = http.post(f"{CAMPAIGN}/v1/funnel/{s3}/{p1}/interview")
-    assert r.status_code == 409 and r.json()["detail"] == "求职者已表示不感兴趣，不能安排面试"
+    assert r.status_code == 409 and r.json()["detail"] == "求职者尚未表示有意向，不能安排面试"
     r = http.post(f"{CAMPAIGN}/v1/funnel/{s5}/{p1}/left", json={"reason": "家中有事"}, headers=OFFICIAL)
     assert r.status_code == 200 and r.json()["current"] == "left", r.text
 
