@@ -372,10 +372,17 @@ def ensure_admin_key() -> str | None:
         return os.environ.get("CHUNFENG_ADMIN_KEY")
     key = "cf_" + secrets.token_urlsafe(32)
     digest = hashlib.sha256(key.encode()).hexdigest()
+    # The fake SMS gateway's own key, so seekers' "1"/"2" replies reach notify (role gateway).
+    gateway_key = "cf_" + secrets.token_urlsafe(32)
+    gateway_digest = hashlib.sha256(gateway_key.encode()).hexdigest()
     os.environ["CHUNFENG_API_KEYS"] = json.dumps(
-        [{"id": "devstack-admin", "role": "admin", "key_sha256": digest, "scope": []}]
+        [
+            {"id": "devstack-admin", "role": "admin", "key_sha256": digest, "scope": []},
+            {"id": "devstack-sms-gateway", "role": "gateway", "key_sha256": gateway_digest, "scope": []},
+        ]
     )
     os.environ["CHUNFENG_ADMIN_KEY"] = key
+    os.environ.setdefault("GATEWAY_INBOUND_KEY", gateway_key)
     return key
 
 
@@ -397,7 +404,8 @@ def run_stack(stack: DevStack) -> int:
         stack.ensure_infra()
         stack.create_topics()
         gateway = f"http://{HOST}:{SERVICE_PORTS['gateway']}"
-        stack.start_service("gateway", {"GATEWAY_HOST": HOST})
+        inbound = f"http://{HOST}:{SERVICE_PORTS['notify']}/v1/sms/inbound"
+        stack.start_service("gateway", {"GATEWAY_HOST": HOST, "GATEWAY_INBOUND_URL": inbound})
         extra = {
             "notify": {
                 "NOTIFY_SMS_GATEWAY_URL": f"{gateway}/send",

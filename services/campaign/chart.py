@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from services.campaign.circular import Circular, Row
 from services.campaign.funnel import LABELS
+from shared.places import label
 
 # The funnel as it narrows; "left" is drawn apart, in another colour.
 BARS = ("recommended", "viewed", "interested", "interviewed", "hired", "stable_30d", "stable_90d", "left")
@@ -103,7 +104,14 @@ def _draw(
             fontsize=9,
             color="#555555",
         )
-    scope = row.name if chinese else (row.key if row.kind != "total" else "all")
+    if chinese:
+        scope = (
+            (label(circular.county) or circular.county)
+            if circular.county and row.kind == "total"
+            else row.name
+        )
+    else:
+        scope = (circular.county or "all") if row.kind == "total" else row.key
     title = f"{scope} · {circular.date.isoformat()}" + (
         f" · 完成率 {row.completion_rate:.0%}" if chinese and row.completion_rate is not None else ""
     )

@@ -136,7 +136,11 @@ def create_app(
     @app.post("/inbound")
     async def inbound(req: InboundRequest) -> InboundForwarded:
         outbox.accept("sms-in", req.from_, req.text, None)
-        if not settings.inbound_url or settings.inbound_key is None:
+        if (
+            not settings.inbound_url
+            or not settings.inbound_key
+            or not settings.inbound_key.get_secret_value()
+        ):
             raise HTTPException(status_code=503, detail="GATEWAY_INBOUND_URL/GATEWAY_INBOUND_KEY not set")
         key = settings.inbound_key.get_secret_value()
         async with httpx.AsyncClient(
