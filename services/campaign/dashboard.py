@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -49,9 +50,18 @@ async def login_page(request: Request) -> Response:
     return templates.TemplateResponse(request, "login.html", {"error": None})
 
 
+def _same_origin(request: Request) -> bool:
+    """A form posted from another site is refused: SameSite=Strict keeps our cookie out of such a
+    request, but a cross-site login could still sign the browser in under someone else's key."""
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.url.netloc
+
+
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request, key: Annotated[str, Form(max_length=200)] = "") -> Response:
     """Check the pasted key once; the session then carries only its hash."""
+    if not _same_origin(request):
+        return templates.TemplateResponse(request, "login.html", {"error": "请从本页面登录"}, status_code=403)
     principal = keyring_of(request).authenticate(key.strip()) if key.strip() else None
     error = None
     if principal is None:
@@ -71,7 +81,8 @@ async def login(request: Request, key: Annotated[str, Form(max_length=200)] = ""
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    request.session.clear()
+    if _same_origin(request):
+        request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
 

@@ -51,6 +51,10 @@ async def test_pages_want_a_login_and_a_key_signs_in_with_a_cookie_that_holds_no
     assert r.status_code == 401 and "API密钥无效" in r.text and COOKIE not in r.headers.get("set-cookie", "")
     r = await login(campaign, "employer_a")
     assert r.status_code == 403 and "无权登录" in r.text
+    r = await campaign.http.post(
+        "/login", data={"key": campaign.keys["enshi"]}, headers={"origin": "http://evil"}
+    )
+    assert r.status_code == 403 and COOKIE not in r.headers.get("set-cookie", "")  # a cross-site login
     r = await login(campaign, "enshi")
     assert r.status_code == 303 and r.headers["location"] == "/"
     cookie = r.headers["set-cookie"].lower()
