@@ -11,12 +11,19 @@ from datetime import timedelta
 
 import httpx
 import numpy as np
+import pytest
 from matplotlib import image
+from pydantic import ValidationError
 
+from services.campaign.app import create_app
 from services.campaign.chart import cjk_font, funnel_png
 from services.campaign.circular import Circular, daily_circular
 from services.campaign.session import COOKIE
+from services.campaign.settings import CampaignSettings
+from shared.auth import KeyRing, Role
+from shared.bus.memory import MemoryBus
 from shared.events import TOPIC_FUNNEL, FunnelStep, funnel_event
+from shared.store.memory import MemoryStore
 from tests.unit import test_campaign_api
 from tests.unit.campaign_fakes import CODE_A
 from tests.unit.test_campaign_api import T0, TZ, Campaign
@@ -153,3 +160,39 @@ async def test_viewed_from_notify_is_recorded_on_the_pair_counted_and_not_announ
     await asyncio.sleep(0.2)
     producers = [(e.type, e.producer) for e in campaign.funnel() if e.type == "funnel.viewed"]
     assert producers == [("funnel.viewed", "notify")]  # only notify's: campaign did not repeat it
+
+
+async def test_a_session_ends_with_its_key_and_is_worthless_under_another_secret() -> None:
+    async def signed_in_cookie(ring: KeyRing, key: str, secret: str) -> httpx.Cookies:
+        app = create_app(
+            CampaignSettings(session_secret=secret), bus=MemoryBus(), store=MemoryStore(), keyring=ring
+        )
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://c") as http:
+                assert (await http.post("/login", data={"key": key})).status_code == 303
+                assert (await http.get("/")).status_code == 200
+                return http.cookies
+
+    async def status_with(cookies: httpx.Cookies, ring: KeyRing, secret: str) -> int:
+        app = create_app(
+            CampaignSettings(session_secret=secret), bus=MemoryBus(), store=MemoryStore(), keyring=ring
+        )
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://c", cookies=cookies) as http:
+                return (await http.get("/")).status_code
+
+    secret = "a" * 40
+    ring = KeyRing()
+    key = ring.issue("official-enshi", Role.official, ["4228"])
+    cookies = await signed_in_cookie(ring, key, secret)
+    assert await status_with(cookies, ring, secret) == 200  # a restart with the same secret and keys
+    assert await status_with(cookies, KeyRing(), secret) == 303  # the key was removed: back to login
+    assert await status_with(cookies, ring, "b" * 40) == 303  # another secret: the signature fails
+
+
+def test_session_and_clock_settings_are_checked() -> None:
+    with pytest.raises(ValidationError, match="session_secret"):
+        CampaignSettings(session_secret="too-short")
+    with pytest.raises(ValidationError, match="clock_offset_days"):
+        CampaignSettings(clock_offset_days=-1)
