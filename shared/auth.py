@@ -35,6 +35,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from shared.errors import AUTH_ERRORS
 from shared.logging import get_logger
 
 log = get_logger("auth")
@@ -198,14 +199,7 @@ _bearer = HTTPBearer(
 )
 
 
-class ErrorOut(BaseModel):
-    detail: str
-
-
-AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "no key, or an unknown key (`WWW-Authenticate: Bearer`)"},
-    403: {"model": ErrorOut, "description": "the key's role or scope does not allow this"},
-}
+AUTH_RESPONSES = AUTH_ERRORS  # the name the routers already use
 
 
 def unauthenticated(detail: str, error: str | None = None) -> HTTPException:

@@ -16,7 +16,16 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from stdnum.cn import ric
 
 from shared import places
@@ -71,14 +80,30 @@ class PostingStatus(StrEnum):
     closed = "closed"
 
 
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
-USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+# The formats live in the schema (``pattern``), so that the OpenAPI says what is accepted and
+# pydantic checks exactly that; what a pattern cannot say (a known adcode, a check digit, the
+# birth year agreeing with the ID number) is checked after it, as a ``value_error``. Classes are
+# spelled out ([0-9], not \d) because Python's \d also matches other scripts' digits.
+PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+_USCC_CHARS = "0-9A-HJ-NPQRTUWXY"
+USCC_RE = re.compile(rf"^[{_USCC_CHARS}]{{2}}[0-9]{{6}}[{_USCC_CHARS}]{{10}}$")
+# What people type into forms and spreadsheets: "139 1234 5678", "+86-139…", "(0086)139…".
+_PHONE_SEP = r"[ \t\u3000\-()（）]"
+_S = _PHONE_SEP + "*"
+PHONE_PATTERN = rf"^{_S}(?:\+{_S}8{_S}6|0{_S}0{_S}8{_S}6|8{_S}6)?{_S}1{_S}[3-9](?:{_S}[0-9]){{9}}{_S}$"
+ADCODE_PATTERN = r"^(?:[0-9]{6}|[0-9]{9}|[0-9]{12})$"
+USCC_PATTERN = r"^(?:[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{10})?$"
+RIC_PATTERN = r"^(?:[0-9]{17}[0-9Xx])?$"
 
 # The labour law sets 16 as the minimum working age; postings may ask for more, never less.
 MIN_WORKING_AGE = 16
 MAX_WORKING_AGE = 70
 
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+# Strings are stripped (str_strip_whitespace) before their length is judged, so a short text must
+# hold one character that is not Unicode White_Space (what pydantic-core strips), spelled out
+# so that Python, JavaScript and Rust regexes read it alike.
+_WHITE_SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+ShortText = Annotated[str, Field(min_length=1, max_length=200, pattern=f"[^{_WHITE_SPACE}]")]
 LongText = Annotated[str, Field(max_length=4000)]
 
 
@@ -88,7 +113,7 @@ def _strip(value: Any) -> Any:
 
 def normalise_phone(value: str) -> str:
     """Accept what people type into spreadsheets ("139 1234 5678", "+86-139…") and keep 11 digits."""
-    digits = re.sub(r"[\s\-()（）]", "", str(value))
+    digits = re.sub(_PHONE_SEP, "", str(value).strip())
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):
@@ -102,11 +127,90 @@ def normalise_phone(value: str) -> str:
 
 def _check_adcode(value: str) -> str:
     value = str(value).strip()
-    if not re.fullmatch(r"\d{6}|\d{9}|\d{12}", value):
+    if not re.fullmatch(ADCODE_PATTERN, value):
         raise ValueError("adcode must be 6 digits (county) or 9 digits (town)")
     if places.resolve(value) is None:
         raise ValueError(f"unknown adcode {value}")
     return value
+
+
+def _check_ric(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ric.validate(value.upper()))
+    except Exception as exc:  # stdnum raises several ValidationError subclasses
+        raise ValueError("not a valid identity-card number (check digit or birth date wrong)") from exc
+
+
+def _number_only(value: Any) -> Any:
+    """A JSON number and nothing else: pydantic alone would also take true/false and "4000"."""
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("number_type", "Input should be a number")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_number_only)]
+Number = Annotated[float, BeforeValidator(_number_only)]
+
+_ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+def _iso_date(value: Any) -> Any:
+    """Only ``YYYY-MM-DD`` (what ``format: date`` promises): pydantic alone would also take a
+    number of seconds since 1970 and a date-time at midnight."""
+    if isinstance(value, date) or (
+        isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value)
+    ):
+        return value
+    raise PydanticCustomError("date_parsing", "Input should be a date as YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def _credit_code(value: str | None) -> str | None:
+    return value.upper() if value else None
+
+
+Adcode = Annotated[
+    str,
+    Field(
+        pattern=ADCODE_PATTERN,
+        description="行政区划代码: 6 digits (county) or 9/12 digits (town); must be a known place",
+        examples=["422801"],
+    ),
+    AfterValidator(_check_adcode),
+]
+Phone = Annotated[
+    str,
+    Field(
+        pattern=PHONE_PATTERN,
+        description="mainland mobile number; spaces, dashes, brackets and +86/0086 are accepted and dropped",
+        examples=["13912345678"],
+    ),
+    AfterValidator(normalise_phone),
+]
+CreditCode = Annotated[
+    str | None,
+    Field(
+        default=None,
+        pattern=USCC_PATTERN,
+        description="统一社会信用代码 (18 characters; empty means none)",
+        examples=["91422800MA4F3L2K8R"],
+    ),
+    AfterValidator(_credit_code),
+]
+IdNumber = Annotated[
+    str | None,
+    Field(
+        default=None,
+        pattern=RIC_PATTERN,
+        description="居民身份证号 (check digit and birth date validated; empty means none)",
+        examples=["11010519491231002X"],
+    ),
+    AfterValidator(_check_ric),
+]
 
 
 class _Model(BaseModel):
@@ -115,27 +219,17 @@ class _Model(BaseModel):
 
 class Employer(_Model):
     name: ShortText
-    credit_code: str | None = Field(default=None, description="统一社会信用代码 (18 characters)")
-    key_enterprise: bool = False
+    credit_code: CreditCode = None
+    key_enterprise: StrictBool = False
     industry: str | None = Field(default=None, max_length=100)
-
-    @field_validator("credit_code")
-    @classmethod
-    def _uscc(cls, v: str | None) -> str | None:
-        if v is None or v == "":
-            return None
-        v = v.upper()
-        if not USCC_RE.match(v):
-            raise ValueError("unified social credit code must be 18 characters (digits and capitals)")
-        return v
 
 
 class Wage(_Model):
     """Monthly wage in CNY. A piece-rate job gives the expected monthly range and a note."""
 
-    min: int = Field(ge=0, le=200_000)
-    max: int = Field(ge=0, le=200_000)
-    piece_rate: bool = False
+    min: Int = Field(ge=0, le=200_000)
+    max: Int = Field(ge=0, le=200_000)
+    piece_rate: StrictBool = False
     note: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
@@ -146,18 +240,16 @@ class Wage(_Model):
 
 
 class Location(_Model):
-    adcode: str
+    adcode: Adcode
     address: str | None = Field(default=None, max_length=200)
     park: str | None = Field(default=None, max_length=100, description="industrial park")
 
-    _adcode = field_validator("adcode", mode="before")(lambda cls, v: _check_adcode(v))
-
 
 class Requirements(_Model):
-    min_age: int = Field(default=MIN_WORKING_AGE, ge=MIN_WORKING_AGE, le=MAX_WORKING_AGE)
-    max_age: int = Field(default=60, ge=MIN_WORKING_AGE, le=MAX_WORKING_AGE)
+    min_age: Int = Field(default=MIN_WORKING_AGE, ge=MIN_WORKING_AGE, le=MAX_WORKING_AGE)
+    max_age: Int = Field(default=60, ge=MIN_WORKING_AGE, le=MAX_WORKING_AGE)
     certificates: list[ShortText] = Field(default_factory=list, description="e.g. 电工证, 叉车证")
-    health_check: bool = False
+    health_check: StrictBool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> Requirements:
@@ -170,15 +262,15 @@ class PostingIn(_Model):
     employer: Employer
     title: ShortText
     occupation: str | None = Field(default=None, max_length=100)
-    headcount: int = Field(ge=1, le=100_000, description="positions to fill in total")
-    filled: int = Field(default=0, ge=0)
+    headcount: Int = Field(ge=1, le=100_000, description="positions to fill in total")
+    filled: Int = Field(default=0, ge=0)
     wage: Wage
     benefits: list[Benefit] = Field(default_factory=list)
     shift: Shift = Shift.day
     location: Location
     requirements: Requirements = Field(default_factory=Requirements)
     skills: list[ShortText] = Field(default_factory=list)
-    start_date: date | None = None
+    start_date: IsoDate | None = None
     recruitment_event: str | None = Field(default=None, max_length=200, description="job fair or campaign")
     description: LongText = ""
 
@@ -191,26 +283,26 @@ class PostingIn(_Model):
 
 
 class Home(_Model):
-    adcode: str
+    adcode: Adcode
     town: str | None = Field(default=None, max_length=100)
     address: str | None = Field(default=None, max_length=200)
-
-    _adcode = field_validator("adcode", mode="before")(lambda cls, v: _check_adcode(v))
 
 
 class ProfileIn(_Model):
     name: ShortText
-    phone: str
-    id_number: str | None = Field(default=None, description="居民身份证号 (check digit validated)")
+    phone: Phone
+    id_number: IdNumber = None
     gender: str | None = Field(default=None, max_length=10, description="recorded, never used in matching")
     ethnicity: str | None = Field(default=None, max_length=20, description="recorded, never used in matching")
-    birth_year: int = Field(ge=1940, le=date.today().year - MIN_WORKING_AGE)
+    birth_year: Int = Field(ge=1940, le=date.today().year - MIN_WORKING_AGE)
     home: Home
-    desired_wage: int | None = Field(default=None, ge=0, le=200_000)
-    max_commute_km: float = Field(default=50, ge=0, le=5000)
-    whole_province: bool = False
-    out_of_province: bool = False
-    relocate: bool = Field(default=False, description="would move for a job anywhere in the home province")
+    desired_wage: Int | None = Field(default=None, ge=0, le=200_000)
+    max_commute_km: Number = Field(default=50, ge=0, le=5000)
+    whole_province: StrictBool = False
+    out_of_province: StrictBool = False
+    relocate: StrictBool = Field(
+        default=False, description="would move for a job anywhere in the home province"
+    )
     skills: list[ShortText] = Field(default_factory=list)
     experience: LongText = ""
     certificates: list[ShortText] = Field(default_factory=list)
@@ -219,26 +311,11 @@ class ProfileIn(_Model):
     needs_benefits: list[Benefit] = Field(default_factory=list)
     groups: list[Group] = Field(default_factory=list)
     channels: list[Channel] = Field(default_factory=lambda: [Channel.inbox])
-    contact_consent: bool = True
+    contact_consent: StrictBool = True
     wechat_openid: str | None = Field(default=None, max_length=100)
     webhook_url: str | None = Field(default=None, max_length=500)
     status: ProfileStatus = ProfileStatus.looking
     intention: LongText = ""
-
-    @field_validator("phone", mode="before")
-    @classmethod
-    def _phone(cls, v: Any) -> str:
-        return normalise_phone(str(v))
-
-    @field_validator("id_number", mode="before")
-    @classmethod
-    def _ric(cls, v: Any) -> str | None:
-        if v is None or str(v).strip() == "":
-            return None
-        try:
-            return str(ric.validate(str(v).strip().upper()))
-        except Exception as exc:  # stdnum raises several ValidationError subclasses
-            raise ValueError("not a valid identity-card number (check digit or birth date wrong)") from exc
 
     @model_validator(mode="after")
     def _consistent(self) -> ProfileIn:

@@ -7,8 +7,10 @@ for all three. Leaving them unset selects the embedded bus and store (``make run
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_LIMIT, parse_rate
 
 
 class CommonSettings(BaseSettings):
@@ -36,3 +38,17 @@ class CommonSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     mongodb_db: str = "chunfeng"
+    # Limits of every request (shared/limits.py); each service reads them with its prefix
+    # (INGEST_MAX_BODY_BYTES, MATCH_RATE_LIMIT, …).
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, description="largest request body")
+    rate_limit: str = Field(
+        default=DEFAULT_RATE_LIMIT,
+        description="requests per caller (API key, else IP), moving window, e.g. 6000/minute; empty: none",
+    )
+    rate_limit_admins: bool = Field(default=False, description="count admins' requests too")
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value

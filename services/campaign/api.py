@@ -25,6 +25,8 @@ from services.campaign.circular import Circular, daily_circular, to_csv, to_xlsx
 from services.campaign.funnel import current
 from services.campaign.repository import Actor, FunnelRepository, IllegalStep
 from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, hidden, require
+from shared.errors import NOT_FOUND, ErrorOut, Responses
+from shared.models import IsoDate
 from shared.store.base import Doc
 
 router = APIRouter(prefix="/v1", tags=["campaign"], responses=AUTH_RESPONSES)
@@ -33,9 +35,13 @@ Employer = Annotated[Principal, Depends(require(Role.employer))]
 Official = Annotated[Principal, Depends(require(Role.official))]
 Reader = Annotated[Principal, Depends(require(Role.official, Role.employer))]
 
-CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"description": "the step does not follow from the pair's state; `detail` says why"}
+CONFLICT: Responses = {
+    409: {
+        "model": ErrorOut,
+        "description": "the step does not follow from the pair's state; `detail` says why",
+    }
 }
+STEP = NOT_FOUND | CONFLICT
 
 
 class StepOut(BaseModel):
@@ -192,7 +198,7 @@ async def list_pairs(
     return [pair_out(p) for p in pairs]
 
 
-@router.get("/funnel/{profile_id}/{posting_id}", response_model=PairOut)
+@router.get("/funnel/{profile_id}/{posting_id}", response_model=PairOut, responses=NOT_FOUND)
 async def get_pair(profile_id: str, posting_id: str, request: Request, principal: Reader) -> PairOut:
     await _checked(request, principal, profile_id, posting_id)
     doc = await _repo(request).pairs.get(d.pair_id(profile_id, posting_id))
@@ -201,24 +207,24 @@ async def get_pair(profile_id: str, posting_id: str, request: Request, principal
     return pair_out(doc)
 
 
-@router.post("/funnel/{profile_id}/{posting_id}/interview", response_model=PairOut, responses=CONFLICT)
+@router.post("/funnel/{profile_id}/{posting_id}/interview", response_model=PairOut, responses=STEP)
 async def mark_interview(profile_id: str, posting_id: str, request: Request, principal: Employer) -> PairOut:
     return await _take(request, principal, profile_id, posting_id, "interviewed")
 
 
-@router.post("/funnel/{profile_id}/{posting_id}/hire", response_model=PairOut, responses=CONFLICT)
+@router.post("/funnel/{profile_id}/{posting_id}/hire", response_model=PairOut, responses=STEP)
 async def mark_hire(profile_id: str, posting_id: str, request: Request, principal: Employer) -> PairOut:
     return await _take(request, principal, profile_id, posting_id, "hired")
 
 
-@router.post("/funnel/{profile_id}/{posting_id}/stable", response_model=PairOut, responses=CONFLICT)
+@router.post("/funnel/{profile_id}/{posting_id}/stable", response_model=PairOut, responses=STEP)
 async def mark_stable(
     profile_id: str, posting_id: str, body: StableIn, request: Request, principal: Official
 ) -> PairOut:
     return await _take(request, principal, profile_id, posting_id, f"stable_{body.days}d")
 
 
-@router.post("/funnel/{profile_id}/{posting_id}/left", response_model=PairOut, responses=CONFLICT)
+@router.post("/funnel/{profile_id}/{posting_id}/left", response_model=PairOut, responses=STEP)
 async def mark_left(
     profile_id: str, posting_id: str, body: LeftIn, request: Request, principal: Official
 ) -> PairOut:
@@ -241,7 +247,7 @@ async def list_followups(
     request: Request,
     principal: Official,
     due: Annotated[
-        date | None, Query(description="the local day (default today): due that day, overdue before")
+        IsoDate | None, Query(description="the local day (default today): due that day, overdue before")
     ] = None,
     status: Annotated[Literal["due", "overdue", "upcoming", "done"] | None, Query()] = None,
     county: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
@@ -285,7 +291,7 @@ async def followup_items(
     return sorted(items, key=lambda i: (i.due_at, i.profile_id, i.posting_id))
 
 
-@router.post("/followups/{profile_id}/{posting_id}/{days}", response_model=PairOut, responses=CONFLICT)
+@router.post("/followups/{profile_id}/{posting_id}/{days}", response_model=PairOut, responses=STEP)
 async def record_followup(
     profile_id: str,
     posting_id: str,
@@ -331,7 +337,7 @@ async def daily(
     request: Request,
     principal: Official,
     date_: Annotated[
-        date | None, Query(alias="date", description="local day (Asia/Shanghai), default today")
+        IsoDate | None, Query(alias="date", description="local day (Asia/Shanghai), default today")
     ] = None,
     county: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
     format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",

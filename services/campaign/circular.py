@@ -113,7 +113,7 @@ def daily_circular(
             targets[g] = targets.get(g, 0) + int(p.get("headcount", 0))
 
     keys = set(targets) | {(k[1], k[2]) for k in reached}
-    yesterday = day - timedelta(days=1)
+    yesterday = day - timedelta(days=1) if day > date.min else day  # 0001-01-01 has no day before
 
     def row(kind: str, key: str) -> Row:
         counts = {s: _count(reached.get((s, kind, key), {}), day) for s in COUNTED}

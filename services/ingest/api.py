@@ -28,6 +28,7 @@ from services.ingest.spreadsheet import SpreadsheetError, TooManyRows, read_shee
 from services.ingest.template import XLSX_MEDIA_TYPE, build_template
 from shared.audit import AuditLog
 from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, hidden, require
+from shared.errors import CONFLICT, NOT_FOUND
 from shared.logging import get_logger
 from shared.models import PostingIn, ProfileIn
 from shared.outbox import OutboxRelay
@@ -44,6 +45,10 @@ ProfileOfficer = Annotated[Principal, Depends(require(Role.official))]
 ProfileReader = Annotated[Principal, Depends(require(Role.official, Role.seeker))]
 Importer = Annotated[Principal, Depends(require(Role.official, Role.employer))]
 Admin = Annotated[Principal, Depends(require())]
+
+# Answers of the routes that load one record (404) and change it under a version guard (409).
+ONE = NOT_FOUND
+CHANGE = NOT_FOUND | CONFLICT
 
 MAX_PAGE = 200
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
@@ -176,12 +181,12 @@ async def list_postings(
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/postings/{id}", tags=["postings"])
+@router.get("/postings/{id}", tags=["postings"], responses=ONE)
 async def get_posting(id: str, request: Request, principal: PostingReader) -> dict[str, Any]:
     return await _guard("posting", id, _postings(request).get(id, _may_read_posting(principal)), principal)
 
 
-@router.put("/postings/{id}", tags=["postings"])
+@router.put("/postings/{id}", tags=["postings"], responses=CHANGE)
 async def replace_posting(
     id: str, body: PostingIn, request: Request, principal: PostingWriter
 ) -> dict[str, Any]:
@@ -189,13 +194,13 @@ async def replace_posting(
     return await _guard("posting", id, call, principal)
 
 
-@router.post("/postings/{id}/close", tags=["postings"])
+@router.post("/postings/{id}/close", tags=["postings"], responses=CHANGE)
 async def close_posting(id: str, request: Request, principal: PostingWriter) -> dict[str, Any]:
     call = _postings(request).set_status(id, "closed", _may_edit_posting(principal))
     return await _guard("posting", id, call, principal)
 
 
-@router.delete("/postings/{id}", status_code=status.HTTP_204_NO_CONTENT, tags=["postings"])
+@router.delete("/postings/{id}", status_code=status.HTTP_204_NO_CONTENT, tags=["postings"], responses=CHANGE)
 async def delete_posting(id: str, request: Request, principal: PostingWriter) -> Response:
     async def delete() -> dict[str, Any]:
         await _postings(request).delete(id, _may_edit_posting(principal))
@@ -230,7 +235,7 @@ async def list_profiles(
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/profiles/{id}", tags=["profiles"])
+@router.get("/profiles/{id}", tags=["profiles"], responses=ONE)
 async def get_profile(id: str, request: Request, principal: ProfileReader) -> dict[str, Any]:
     call = _profiles(request).get(id, _may_touch_profile(principal))
     profile = await _guard("profile", id, call, principal)
@@ -238,7 +243,7 @@ async def get_profile(id: str, request: Request, principal: ProfileReader) -> di
     return profile
 
 
-@router.put("/profiles/{id}", tags=["profiles"])
+@router.put("/profiles/{id}", tags=["profiles"], responses=CHANGE)
 async def replace_profile(
     id: str, body: ProfileIn, request: Request, principal: ProfileReader
 ) -> dict[str, Any]:
@@ -252,7 +257,7 @@ async def replace_profile(
     return profile
 
 
-@router.post("/profiles/{id}/status", tags=["profiles"])
+@router.post("/profiles/{id}/status", tags=["profiles"], responses=CHANGE)
 async def set_profile_status(
     id: str, body: ProfileStatusIn, request: Request, principal: ProfileOfficer
 ) -> dict[str, Any]:
@@ -263,7 +268,7 @@ async def set_profile_status(
     return profile
 
 
-@router.delete("/profiles/{id}", status_code=status.HTTP_204_NO_CONTENT, tags=["profiles"])
+@router.delete("/profiles/{id}", status_code=status.HTTP_204_NO_CONTENT, tags=["profiles"], responses=CHANGE)
 async def delete_profile(id: str, request: Request, principal: ProfileOfficer) -> Response:
     async def delete() -> dict[str, Any]:
         await _profiles(request).delete(id, _may_touch_profile(principal))

@@ -17,7 +17,9 @@ from services.ingest.settings import IngestSettings
 from shared.audit import AuditLog
 from shared.auth import KeyRing, keyring_for
 from shared.bus.base import Bus
+from shared.errors import install_error_handling
 from shared.health import answer_503_when_store_unavailable, health_router
+from shared.limits import install_limits
 from shared.logging import get_logger
 from shared.metrics import RequestCounter, metrics_router
 from shared.runtime import make_bus, make_store
@@ -93,5 +95,8 @@ def create_app(
     app.include_router(metrics_router(refresh=outbox_refresh(relay.pending)))
     app.add_middleware(RequestCounter, service="ingest")
     answer_503_when_store_unavailable(app)
+    install_error_handling(app)
+    # An upload carries the file (up to INGEST_MAX_UPLOAD_BYTES) plus the multipart envelope.
+    install_limits(app, settings, larger_bodies={"/v1/imports/": settings.max_upload_bytes + 64 * 1024})
 
     return app

@@ -29,6 +29,7 @@ from services.ingest.columns import (
 from services.ingest.documents import POSTING, PROFILE, Kind, identity_key
 from services.ingest.repository import Conflict, NotFound, Repository
 from services.ingest.spreadsheet import Sheet, SpreadsheetError
+from shared.models import ADCODE_PATTERN, PHONE_PATTERN, RIC_PATTERN, USCC_PATTERN
 from shared.store.base import Doc
 
 RowGuard = Callable[[BaseModel, Doc | None], str | None]
@@ -53,6 +54,14 @@ _REASONS: tuple[tuple[str, str], ...] = (
     ("filled cannot exceed headcount", "已招人数不能超过招聘人数"),
     ("unified social credit code", "统一社会信用代码须为18位（数字和大写字母）"),
 )
+
+# The formats the schema states as patterns (shared.models), as an official should read them.
+_PATTERNS: dict[str, str] = {
+    PHONE_PATTERN: "不是有效的大陆手机号（11位，以13–19开头）",
+    ADCODE_PATTERN: "区县代码须为6位（区县）或9位（乡镇）数字",
+    USCC_PATTERN: "统一社会信用代码须为18位（数字和大写字母）",
+    RIC_PATTERN: "身份证号须为18位（数字，末位可为X）",
+}
 
 
 @dataclass(slots=True)
@@ -132,6 +141,8 @@ def reason_of(error: Any) -> str:
                 value = error.get("input")
                 return f"{chinese}：{value}" if english == "unknown adcode" else chinese
         return msg.removeprefix("Value error, ")
+    if etype == "string_pattern_mismatch":
+        return _PATTERNS.get(str(ctx.get("pattern")), "格式不对")
     if etype == "greater_than_equal":
         return f"不能小于{ctx.get('ge')}"
     if etype == "less_than_equal":

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from services.match.scoring.explain import SEP
 from shared.audit import AuditLog
 from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, hidden, require
+from shared.errors import NOT_FOUND, unprocessable
 from shared.events import MatchView
 
 router = APIRouter(prefix="/v1", tags=["matches"], responses=AUTH_RESPONSES)
@@ -70,7 +71,7 @@ def for_employer(match: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/matches", response_model=list[MatchView])
+@router.get("/matches", response_model=list[MatchView], responses=NOT_FOUND)
 async def list_matches(
     request: Request,
     principal: Caller,
@@ -79,7 +80,7 @@ async def list_matches(
     include_withdrawn: bool = Query(default=False),
 ) -> list[Any]:
     if (profile_id is None) == (posting_id is None):
-        raise HTTPException(status_code=422, detail="give exactly one of profile_id or posting_id")
+        raise unprocessable(("query", "profile_id"), "give exactly one of profile_id or posting_id")
     if profile_id is not None:
         await _check_profile(request, principal, profile_id)
     else:

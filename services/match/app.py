@@ -17,7 +17,9 @@ from shared.audit import AuditLog
 from shared.auth import KeyRing, keyring_for
 from shared.bus.base import Bus
 from shared.consume import ConsumerLoop
+from shared.errors import install_error_handling
 from shared.health import answer_503_when_store_unavailable, health_router
+from shared.limits import install_limits
 from shared.metrics import metrics_router
 from shared.runtime import make_bus, make_store
 from shared.store.base import Store
@@ -78,4 +80,6 @@ def create_app(
     app.include_router(health_router({"kafka": kafka_ready, "db": db_ready}))
     app.include_router(metrics_router())
     answer_503_when_store_unavailable(app)
+    install_error_handling(app)
+    install_limits(app, settings)
     return app

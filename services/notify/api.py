@@ -23,13 +23,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from services.notify import documents as d
 from services.notify.consumer import utc_now
 from services.notify.replies import NoRecommendation, Withdrawn, mark_viewed, record_reply
 from shared.audit import AuditLog
 from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, hidden, require
+from shared.errors import CONFLICT, NOT_FOUND, unprocessable
 from shared.events import FactorScore, PostingSummary
 from shared.masking import mask_text
 from shared.store.base import Store
@@ -42,7 +43,7 @@ EmployerSide = Annotated[Principal, Depends(require(Role.employer))]
 
 class Reply(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    interested: bool
+    interested: StrictBool
 
 
 class ReplyState(BaseModel):
@@ -131,7 +132,7 @@ def _item(doc: dict[str, Any]) -> InboxItem:
     )
 
 
-@router.get("/inbox/{profile_id}", response_model=Inbox)
+@router.get("/inbox/{profile_id}", response_model=Inbox, responses=NOT_FOUND)
 async def inbox(
     request: Request,
     profile_id: str,
@@ -154,7 +155,9 @@ async def inbox(
     return Inbox(profile_id=profile_id, total=total, items=[_item(x) for x in docs])
 
 
-@router.post("/inbox/{profile_id}/{posting_id}/reply", response_model=InboxItem)
+@router.post(
+    "/inbox/{profile_id}/{posting_id}/reply", response_model=InboxItem, responses=NOT_FOUND | CONFLICT
+)
 async def reply(
     request: Request, profile_id: str, posting_id: str, body: Reply, principal: SeekerSide
 ) -> InboxItem:
@@ -170,7 +173,7 @@ async def reply(
     return _item(doc)
 
 
-@router.get("/deliveries", response_model=list[DeliveryOut])
+@router.get("/deliveries", response_model=list[DeliveryOut], responses=NOT_FOUND)
 async def deliveries(
     request: Request,
     principal: SeekerSide,
@@ -180,7 +183,7 @@ async def deliveries(
 ) -> list[DeliveryOut]:
     where: dict[str, Any] = {}
     if profile_id is None and not principal.is_admin:
-        raise HTTPException(status_code=422, detail="profile_id is required")
+        raise unprocessable(("query", "profile_id"), "profile_id is required")
     if profile_id is not None:
         await _check_seeker(request, principal, profile_id)
         where["profile_id"] = profile_id
