@@ -105,6 +105,7 @@ MAX_WORKING_AGE = 70
 _WHITE_SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 ShortText = Annotated[str, Field(min_length=1, max_length=200, pattern=f"[^{_WHITE_SPACE}]")]
 LongText = Annotated[str, Field(max_length=4000)]
+MAX_ITEMS = 50  # skills, certificates …: a form's worth; every list a client sends is bounded
 
 
 def _strip(value: Any) -> Any:
@@ -177,6 +178,7 @@ Adcode = Annotated[
     str,
     Field(
         pattern=ADCODE_PATTERN,
+        max_length=12,
         description="行政区划代码: 6 digits (county) or 9/12 digits (town); must be a known place",
         examples=["422801"],
     ),
@@ -186,6 +188,7 @@ Phone = Annotated[
     str,
     Field(
         pattern=PHONE_PATTERN,
+        max_length=40,
         description="mainland mobile number; spaces, dashes, brackets and +86/0086 are accepted and dropped",
         examples=["13912345678"],
     ),
@@ -196,6 +199,7 @@ CreditCode = Annotated[
     Field(
         default=None,
         pattern=USCC_PATTERN,
+        max_length=18,
         description="统一社会信用代码 (18 characters; empty means none)",
         examples=["91422800MA4F3L2K8R"],
     ),
@@ -206,6 +210,7 @@ IdNumber = Annotated[
     Field(
         default=None,
         pattern=RIC_PATTERN,
+        max_length=18,
         description="居民身份证号 (check digit and birth date validated; empty means none)",
         examples=["11010519491231002X"],
     ),
@@ -248,7 +253,9 @@ class Location(_Model):
 class Requirements(_Model):
     min_age: Int = Field(default=MIN_WORKING_AGE, ge=MIN_WORKING_AGE, le=MAX_WORKING_AGE)
     max_age: Int = Field(default=60, ge=MIN_WORKING_AGE, le=MAX_WORKING_AGE)
-    certificates: list[ShortText] = Field(default_factory=list, description="e.g. 电工证, 叉车证")
+    certificates: list[ShortText] = Field(
+        default_factory=list, max_length=MAX_ITEMS, description="e.g. 电工证, 叉车证"
+    )
     health_check: StrictBool = False
 
     @model_validator(mode="after")
@@ -265,11 +272,11 @@ class PostingIn(_Model):
     headcount: Int = Field(ge=1, le=100_000, description="positions to fill in total")
     filled: Int = Field(default=0, ge=0)
     wage: Wage
-    benefits: list[Benefit] = Field(default_factory=list)
+    benefits: list[Benefit] = Field(default_factory=list, max_length=MAX_ITEMS)
     shift: Shift = Shift.day
     location: Location
     requirements: Requirements = Field(default_factory=Requirements)
-    skills: list[ShortText] = Field(default_factory=list)
+    skills: list[ShortText] = Field(default_factory=list, max_length=MAX_ITEMS)
     start_date: IsoDate | None = None
     recruitment_event: str | None = Field(default=None, max_length=200, description="job fair or campaign")
     description: LongText = ""
@@ -303,14 +310,14 @@ class ProfileIn(_Model):
     relocate: StrictBool = Field(
         default=False, description="would move for a job anywhere in the home province"
     )
-    skills: list[ShortText] = Field(default_factory=list)
+    skills: list[ShortText] = Field(default_factory=list, max_length=MAX_ITEMS)
     experience: LongText = ""
-    certificates: list[ShortText] = Field(default_factory=list)
+    certificates: list[ShortText] = Field(default_factory=list, max_length=MAX_ITEMS)
     availability: Availability = Availability.any
     care_duties: str | None = Field(default=None, max_length=200, description="why the availability")
-    needs_benefits: list[Benefit] = Field(default_factory=list)
-    groups: list[Group] = Field(default_factory=list)
-    channels: list[Channel] = Field(default_factory=lambda: [Channel.inbox])
+    needs_benefits: list[Benefit] = Field(default_factory=list, max_length=MAX_ITEMS)
+    groups: list[Group] = Field(default_factory=list, max_length=MAX_ITEMS)
+    channels: list[Channel] = Field(default_factory=lambda: [Channel.inbox], max_length=MAX_ITEMS)
     contact_consent: StrictBool = True
     wechat_openid: str | None = Field(default=None, max_length=100)
     webhook_url: str | None = Field(default=None, max_length=500)

@@ -28,7 +28,7 @@ from services.ingest.spreadsheet import SpreadsheetError, TooManyRows, read_shee
 from services.ingest.template import XLSX_MEDIA_TYPE, build_template
 from shared.audit import AuditLog
 from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, hidden, require
-from shared.errors import CONFLICT, NOT_FOUND
+from shared.errors import CONFLICT, NOT_FOUND, ErrorOut, Responses
 from shared.logging import get_logger
 from shared.models import PostingIn, ProfileIn
 from shared.outbox import OutboxRelay
@@ -300,7 +300,28 @@ async def import_template(kind: ImportKind, _: Importer) -> Response:
     )
 
 
-@router.post("/imports/{kind}", tags=["imports"])
+class FileProblem(BaseModel):
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class FileRejected(BaseModel):
+    """The whole file refused (too large, too many rows, not a sheet): one error, like a 422's."""
+
+    detail: list[FileProblem]
+
+
+IMPORT_ANSWERS: Responses = {
+    413: {
+        "model": FileRejected | ErrorOut,
+        "description": "the file or its rows beyond INGEST_MAX_UPLOAD_BYTES or INGEST_MAX_IMPORT_ROWS "
+        "(`detail[0].msg` says which); a body far beyond them is refused before it is read",
+    },
+}
+
+
+@router.post("/imports/{kind}", tags=["imports"], responses=IMPORT_ANSWERS)
 async def import_sheet(
     kind: ImportKind, request: Request, principal: Importer, file: Annotated[UploadFile, File()]
 ) -> JSONResponse:
