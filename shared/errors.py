@@ -24,7 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -81,10 +81,23 @@ def unprocessable(loc: tuple[str | int, ...], message: str, value: Any = None) -
     return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message, "input": value}])
 
 
+def effective_routes(app: FastAPI) -> list[BaseRoute]:
+    """Every route of ``app`` with its full path, through included routers.
+
+    FastAPI 0.16x keeps an included router as one entry of ``app.routes`` (``_IncludedRouter``)
+    instead of copying its routes up, so walking ``app.routes`` alone sees no API route at all.
+    """
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: included routes are copied into app.routes
+        return list(app.routes)
+    return [context.route for context in iter_route_contexts(app.routes)]
+
+
 def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
     """Every method some route of ``app`` answers on this path."""
     methods: set[str] = set()
-    for route in app.router.routes:
+    for route in effective_routes(app):
         match, _ = route.matches({**scope, "method": "GET"})
         if match != Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())

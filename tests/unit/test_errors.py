@@ -1,0 +1,58 @@
+"""Error answers as the OpenAPI declares them: 405's ``Allow``, one 422 shape, declared statuses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.ingest.app import create_app as ingest_app
+from services.ingest.settings import IngestSettings
+from services.match.app import create_app as match_app
+from services.match.settings import MatchSettings
+from shared.bus.memory import MemoryBus
+from shared.store.memory import MemoryStore
+from tests.unit.fakes import ADMIN, admin_keyring
+
+
+@pytest.fixture
+def ingest() -> Iterator[TestClient]:
+    app = ingest_app(IngestSettings(), bus=MemoryBus(), store=MemoryStore(), keyring=admin_keyring())
+    with TestClient(app, headers=ADMIN) as client:
+        yield client
+
+
+def test_a_405_lists_every_method_of_the_path(ingest: TestClient) -> None:
+    # GET, PUT and DELETE of /v1/postings/{id} are three routes; Starlette alone names the first.
+    r = ingest.request("OPTIONS", "/v1/postings/some-id")
+    assert r.status_code == 405 and r.headers["allow"] == "DELETE, GET, PUT"
+    r = ingest.request("PATCH", "/v1/postings")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+    assert r.json() == {"detail": "Method Not Allowed"}
+
+
+def test_other_http_errors_keep_their_answer(ingest: TestClient) -> None:
+    r = ingest.get("/v1/postings/nope")
+    assert r.status_code == 404 and "nope" in r.json()["detail"]
+    r = ingest.get("/v1/postings/nope", headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_rule_no_schema_states_is_a_422_in_the_validation_shape() -> None:
+    app = match_app(MatchSettings(), bus=MemoryBus(), store=MemoryStore(), keyring=admin_keyring())
+    with TestClient(app, headers=ADMIN) as client:
+        r = client.get("/v1/matches")
+    assert r.status_code == 422
+    [error] = r.json()["detail"]
+    assert error["loc"] == ["query", "profile_id"] and error["type"] == "value_error"
+    assert "exactly one" in error["msg"]
+
+
+def test_routes_declare_the_answers_they_give(ingest: TestClient) -> None:
+    paths = ingest.get("/openapi.json").json()["paths"]
+    assert {"404", "409"} <= set(paths["/v1/postings/{id}"]["put"]["responses"])
+    assert "404" in paths["/v1/profiles/{id}"]["get"]["responses"]
+    assert "404" not in paths["/v1/postings"]["get"]["responses"]  # a list has nothing to miss
+    assert {"400", "413", "429", "503"} <= set(paths["/v1/postings"]["post"]["responses"])
+    assert "429" not in paths["/healthz"]["get"]["responses"]  # probes are never limited
