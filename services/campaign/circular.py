@@ -180,13 +180,16 @@ def to_csv(circular: Circular) -> bytes:
 
 def to_xlsx(circular: Circular) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = f"每日通报{circular.date.isoformat()}"
     for r in table(circular):
-        ws.append(r)
+        # A name with a control character (a paste from elsewhere) cannot be written to a sheet:
+        # openpyxl refuses the whole workbook. Such characters are dropped, the rest is kept.
+        ws.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in r])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

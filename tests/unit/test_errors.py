@@ -56,3 +56,41 @@ def test_routes_declare_the_answers_they_give(ingest: TestClient) -> None:
     assert "404" not in paths["/v1/postings"]["get"]["responses"]  # a list has nothing to miss
     assert {"400", "413", "429", "503"} <= set(paths["/v1/postings"]["post"]["responses"])
     assert "429" not in paths["/healthz"]["get"]["responses"]  # probes are never limited
+
+
+def test_a_circular_with_a_control_character_in_a_name_is_still_a_workbook() -> None:
+    """Found by fuzzing ingest into a running stack: a posting's employer name with U+001C made
+    the key-enterprise row of campaign's XLSX circular unwritable (openpyxl refuses it): a 500."""
+    from datetime import date
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from services.campaign.circular import COUNTED, Circular, Row, to_xlsx
+
+    def row(kind: str, key: str, name: str) -> Row:
+        zero = dict.fromkeys(("recommended", "interested", "interviewed", "hired"), 0)
+        return Row(
+            kind=kind,
+            key=key,
+            name=name,
+            target=10,
+            **zero,
+            stable_30d=0,
+            stable_90d=0,
+            left=0,
+            completion_rate=0.0,
+            change=dict.fromkeys(COUNTED, 0),
+        )
+
+    circular = Circular(
+        date=date(2026, 3, 11),
+        county=None,
+        timezone="Asia/Shanghai",
+        total=row("total", "all", "合计"),
+        counties=[],
+        enterprises=[row("enterprise", "x", "恩施\x1c电子")],
+    )
+    sheet = load_workbook(BytesIO(to_xlsx(circular))).active
+    assert sheet is not None
+    assert "恩施电子" in [c.value for c in sheet[3]]
