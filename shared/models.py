@@ -12,7 +12,7 @@ matching: the match view of a profile (``ProfileMatchView``) does not contain th
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -168,6 +168,16 @@ def _iso_date(value: Any) -> Any:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def _text_datetime(value: Any) -> Any:
+    """A date-time as text (what ``format: date-time`` promises), not a number of seconds."""
+    if isinstance(value, datetime | str):
+        return value
+    raise PydanticCustomError("datetime_type", "Input should be a date-time as text (RFC 3339)")
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_text_datetime)]
 
 
 def _credit_code(value: str | None) -> str | None:

@@ -351,7 +351,7 @@ async def daily_png(
     request: Request,
     principal: Official,
     date_: Annotated[
-        date | None, Query(alias="date", description="local day (Asia/Shanghai), default today")
+        IsoDate | None, Query(alias="date", description="local day (Asia/Shanghai), default today")
     ] = None,
     county: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
 ) -> Response:

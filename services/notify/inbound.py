@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -26,6 +25,7 @@ from shared.audit import AuditLog
 from shared.auth import AUTH_RESPONSES, Principal, Role, require
 from shared.logging import get_logger
 from shared.masking import mask_text
+from shared.models import IsoDateTime
 from shared.store.base import Doc, Store
 
 log = get_logger("notify.inbound")
@@ -44,7 +44,7 @@ class InboundSms(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     from_: str = Field(alias="from", min_length=5, max_length=20, description="the sender's phone")
     text: str = Field(max_length=500)
-    received_at: datetime | None = None
+    received_at: IsoDateTime | None = None
 
 
 class InboundResult(BaseModel):

@@ -69,18 +69,11 @@ def test_a_circular_with_a_control_character_in_a_name_is_still_a_workbook() -> 
     from services.campaign.circular import COUNTED, Circular, Row, to_xlsx
 
     def row(kind: str, key: str, name: str) -> Row:
-        zero = dict.fromkeys(("recommended", "interested", "interviewed", "hired"), 0)
-        return Row(
-            kind=kind,
-            key=key,
-            name=name,
-            target=10,
-            **zero,
-            stable_30d=0,
-            stable_90d=0,
-            left=0,
-            completion_rate=0.0,
-            change=dict.fromkeys(COUNTED, 0),
+        counts = {f: 0 for f, info in Row.model_fields.items() if info.annotation is int}
+        return Row.model_validate(
+            counts
+            | {"kind": kind, "key": key, "name": name, "completion_rate": 0.0}
+            | {"target": 10, "change": dict.fromkeys(COUNTED, 0)}
         )
 
     circular = Circular(
