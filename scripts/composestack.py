@@ -64,6 +64,7 @@ HOST_PORTS = {
     "sms-gateway": ("CHUNFENG_GATEWAY_HOST_PORT", 8025),
 }
 HTTP_SERVICES = ("ingest", "match", "notify", "campaign", "sms-gateway")
+LONG_RUNNING = ("kafka", "mongo", *HTTP_SERVICES)  # every service but the one-shot topics job
 KAFKA_VERSION = "4.1.1"
 FERRETDB_VERSION = "v1.24.2"
 
@@ -306,6 +307,12 @@ class ComposeStack:
             raise RuntimeError(
                 f"docker compose up failed ({proc.returncode}):\n{_log_tail(proc.stderr)}\n{self.diagnose()}"
             )
+        # `up --wait` has been seen returning 0 within seconds while the containers were only
+        # "Created"; the tests then talked to whatever answered on the ports. Check for ourselves:
+        # every long-running service healthy in docker and answering on its host port.
+        deadline = time.monotonic() + timeout
+        for name in LONG_RUNNING:
+            self.wait_healthy(name, max(deadline - time.monotonic(), 5.0))
 
     def diagnose(self, tail: int = 30) -> str:
         """``ps -a`` and the last log lines of every container, for an error message."""
