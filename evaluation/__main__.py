@@ -10,6 +10,7 @@ import argparse
 import json
 import platform
 import time
+from collections import Counter
 from pathlib import Path
 
 from evaluation.baselines import KeywordOnly, NearestFeasible, RandomFeasible
@@ -19,6 +20,38 @@ from evaluation.simulation import Recommender, Result, World, as_dict, simulate
 from services.match.settings import MatchSettings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def fallback_summary(matcher: object) -> dict[str, object]:
+    """The public-welfare list (公益性岗位托底) at the campaign's end: its size, groups and why."""
+    listed = matcher.fallback() if hasattr(matcher, "fallback") else []
+    groups: Counter[str] = Counter()
+    excluded: Counter[str] = Counter()
+    for entry in listed:
+        groups.update(entry.groups)
+        excluded.update(entry.excluded_by)
+    return {
+        "size": len(listed),
+        "by_group": dict(groups.most_common()),
+        "nearest_postings_excluded_by": dict(excluded.most_common()),
+        "examples": [entry.reason for entry in listed[:3]],
+    }
+
+
+def fallback_text(summary: dict[str, object]) -> str:
+    by_group = summary["by_group"]
+    excluded = summary["nearest_postings_excluded_by"]
+    assert isinstance(by_group, dict) and isinstance(excluded, dict)
+    groups = ", ".join(f"{k} {v}" for k, v in by_group.items()) or "none"
+    why = ", ".join(f"{k} {v}" for k, v in excluded.items()) or "–"
+    lines = [
+        f"Public-welfare fallback list (公益性岗位托底) at the end: {summary['size']} seekers "
+        f"(by group: {groups}); what excluded their nearest postings: {why}.",
+    ]
+    examples = summary["examples"]
+    assert isinstance(examples, list)
+    lines += [f"- e.g. {e}" for e in examples]
+    return "\n".join(lines)
 
 
 def run(n_profiles: int, n_postings: int, seed: int, rounds: int) -> tuple[list[Result], dict[str, object]]:
@@ -46,6 +79,7 @@ def run(n_profiles: int, n_postings: int, seed: int, rounds: int) -> tuple[list[
         results.append(simulate(world, rec, rounds=rounds, seed=seed))
         print(f"  {rec.name}: {time.perf_counter() - t:.1f} s")
     open_positions = int((campaign.posting_arrays.headcount - campaign.posting_arrays.filled).sum())
+    fallback = fallback_summary(matcher)
     meta: dict[str, object] = {
         "seekers": n_profiles,
         "postings": n_postings,
@@ -55,6 +89,8 @@ def run(n_profiles: int, n_postings: int, seed: int, rounds: int) -> tuple[list[
         "top_k": top_k,
         "python": platform.python_version(),
         "seconds": round(time.perf_counter() - started, 1),
+        "wider_offers": matcher.policy.wider.model_dump(),
+        "fallback": fallback,
     }
     return results, meta
 
@@ -76,6 +112,13 @@ def main() -> None:
         f"seed {meta['seed']}, {meta['rounds']} rounds, top {meta['top_k']} per seeker; "
         f"run in {meta['seconds']} s (`python -m evaluation`)."
     )
+    wider = meta["wider_offers"]
+    assert isinstance(wider, dict) and isinstance(meta["fallback"], dict)
+    setup += (
+        f" Wider offers (放宽推荐) after {wider['after_days']:g} days, at most {wider['top_k']} per seeker;"
+        " round r is shown on day r × that wait."
+    )
+    table += "\n\n" + fallback_text(meta["fallback"])
     print(setup)
     print(table)
     for r in results:

@@ -2,12 +2,19 @@
 
 Hires reach it the way they would in production: the seeker's profile comes back with status
 ``hired`` and a new version, the posting with its new ``filled`` count (``closed`` when full).
+
+With wider offers on (``policy.wider.top_k`` > 0), ``WiderOffers`` watches the engine as the
+consumer makes it do in service, and days pass: everyone registers on day 0, and round r is
+shown on day (r + 1) × ``wider.after_days``, after the sweep. What the engine alone showed in
+round 1 (day 0) stays in ``before_wider``, so the eval reports coverage before and after.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,6 +24,7 @@ from services.match.scoring import load_policy
 from shared.events import PostingView, ProfileMatchView
 
 Recs = dict[int, list[int]]
+DAY0 = datetime(CAMPAIGN_YEAR, 2, 8, tzinfo=UTC)  # the seeds' fairs: 8 February 2022
 
 
 class EngineMatcher:
@@ -24,31 +32,58 @@ class EngineMatcher:
 
     def __init__(self, campaign: Campaign, policy_path: str | Path | None = None) -> None:
         from services.match.engine import MatchEngine  # landed separately; import only when used
+        from services.match.wider import WiderOffers
 
         self.policy = load_policy(policy_path)
         self.engine = MatchEngine(self.policy, year=CAMPAIGN_YEAR)
         self.profiles: list[ProfileMatchView] = list(campaign.profiles)
         self.postings: list[PostingView] = list(campaign.postings)
         self.posting_index = {v.id: j for j, v in enumerate(self.postings)}
+        self.wider = WiderOffers(self.engine) if self.policy.wider.top_k > 0 else None
+        self.now = DAY0
+        self.round = 0
+        self.before_wider: Recs | None = None
         # As in service: postings are filed first, then seekers register, one event at a time.
         for posting in self.postings:
-            self.engine.apply_posting(posting)
+            self._observe(self.engine.apply_posting(posting), postings=[posting.id])
         for profile in self.profiles:
-            self.engine.apply_profile(profile)
+            self._observe(self.engine.apply_profile(profile), profiles=[profile.id])
 
-    def recommend(self, active: Sequence[int], open_left: NDArray[np.int64]) -> Recs:
+    def _observe(self, changes: list[Any], **touched: list[str]) -> None:
+        if self.wider is not None:
+            self.wider.reconcile(changes, self.now, **touched)
+
+    def _lists(self, active: Sequence[int]) -> Recs:
         out: Recs = {}
         for i in active:
-            matches = sorted(self.engine.matches_for_profile(self.profiles[i].id), key=lambda m: m.rank)
+            pid = self.profiles[i].id
+            matches = self.engine.matches_for_profile(pid)
+            if self.wider is not None:
+                matches += self.wider.matches_for_profile(pid)
             out[i] = [self.posting_index[m.posting_id] for m in matches]
         return out
+
+    def recommend(self, active: Sequence[int], open_left: NDArray[np.int64]) -> Recs:
+        if self.round == 0:
+            self.before_wider = self._lists(active)
+        self.round += 1
+        if self.wider is not None:
+            self.now = DAY0 + timedelta(days=self.round * self.policy.wider.after_days)
+            self.wider.sweep(self.now)
+        return self._lists(active)
+
+    def fallback(self) -> list[Any]:
+        """The public-welfare list as officials would see it once its wait has passed."""
+        if self.wider is None:
+            return []
+        return self.wider.fallback(max(self.now, DAY0 + timedelta(days=self.policy.fallback.after_days)))
 
     def hired(self, pairs: Sequence[tuple[int, int]], open_left: NDArray[np.int64]) -> None:
         touched: set[int] = set()
         for i, j in pairs:
             v = self.profiles[i]
             self.profiles[i] = v.model_copy(update={"status": "hired", "version": v.version + 1})
-            self.engine.apply_profile(self.profiles[i])
+            self._observe(self.engine.apply_profile(self.profiles[i]), profiles=[v.id])
             touched.add(j)
         for j in sorted(touched):
             q = self.postings[j]
@@ -57,12 +92,13 @@ class EngineMatcher:
             self.postings[j] = q.model_copy(
                 update={"filled": filled, "status": status, "version": q.version + 1}
             )
-            self.engine.apply_posting(self.postings[j])
+            self._observe(self.engine.apply_posting(self.postings[j]), postings=[q.id])
 
     def declined(self, pairs: Sequence[tuple[int, int]]) -> None:
         """Seekers answered "not interested": in service, notify's ``feedback.replied`` events."""
         for i, j in pairs:
-            self.engine.decline(self.profiles[i].id, self.postings[j].id)
+            pid = self.profiles[i].id
+            self._observe(self.engine.decline(pid, self.postings[j].id), profiles=[pid])
 
 
 class PairwiseMatcher:

@@ -10,6 +10,7 @@ from evaluation.simulation import Result
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("violations", "hard-constraint violations"),
+    ("coverage_before_wider", "… the same on day 0, before wider offers (放宽推荐)"),
     ("coverage", "seekers with a feasible job who got ≥1 recommendation"),
     ("mean_commute_km", "mean commute of accepted jobs (km)"),
     ("hires", "simulated hires"),
@@ -21,7 +22,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def _fmt(key: str, value: object) -> str:
-    if key in ("coverage", "headcount_filled"):
+    if value is None:
+        return "–"
+    if key in ("coverage", "coverage_before_wider", "headcount_filled"):
         return f"{float(value):.1%}"  # type: ignore[arg-type]
     if isinstance(value, float):
         return f"{value:.3f}" if key in ("ndcg5", "gini") else f"{value:.1f}"

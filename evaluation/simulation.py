@@ -55,6 +55,8 @@ class Result:
     gini: float  # round 1: Gini of recommendations per open posting
     hires_priority: int  # hires of seekers in any priority group
     hires_by_round: list[int] = field(default_factory=list)
+    # coverage of what the recommender showed before wider offers (day 0), if it says
+    coverage_before_wider: float | None = None
 
 
 @dataclass(slots=True)
@@ -105,6 +107,9 @@ def simulate(world: World, recommender: Recommender, *, rounds: int = 3, seed: i
                 by_reason[reason] += int(bad[reason][js].sum())
         if r == 0:
             first = _first_round(world, recs, active, open_left)
+            before = getattr(recommender, "before_wider", None)  # optional: the day-0 lists
+            if before is not None:
+                first["coverage_before_wider"] = _first_round(world, before, active, open_left)["coverage"]
 
         this_round: list[tuple[int, int]] = []
         for i in rng.permutation(active):
@@ -149,6 +154,7 @@ def simulate(world: World, recommender: Recommender, *, rounds: int = 3, seed: i
         gini=first["gini"],
         hires_priority=sum(1 for i, _ in hires if p.groups[i] != 0),
         hires_by_round=hires_by_round,
+        coverage_before_wider=first.get("coverage_before_wider"),
     )
 
 

@@ -176,6 +176,8 @@ class MatchView(_Frozen):
     posting: PostingSummary
     distance_km: float | None = None
     withdrawn_reason: str | None = None
+    # 放宽推荐: offered to a seeker nothing above the threshold reached for days (match's wider.py)
+    wider: bool = False
 
 
 class DeadLetter(_Frozen):

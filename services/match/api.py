@@ -7,19 +7,25 @@ one personal detail a match does carry is the seeker's priority group (脱贫人
 priority factor and the sentence; an employer gets it redacted, so a candidate list never tells
 a company who is poor or disabled. Contact details of a candidate reach an employer only from
 notify, and only once the seeker has said they are interested.
+
+Wider offers (放宽推荐, ``wider.py``) are listed after the regular ones, marked ``wider``. The
+fallback list (公益性岗位托底) is for officials of the seekers' home counties only: it names
+priority groups, so neither employers nor other counties see it.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
 
 from services.match.scoring.explain import SEP
 from shared.audit import AuditLog
 from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, hidden, require
 from shared.errors import NOT_FOUND, unprocessable
-from shared.events import MatchView
+from shared.events import MatchView, utcnow
 
 router = APIRouter(prefix="/v1", tags=["matches"], responses=AUTH_RESPONSES)
 
@@ -91,10 +97,11 @@ async def list_matches(
         docs = await request.app.state.store.collection("matches").find(where, sort=[("score", -1)])
         found = [d["view"] | {"withdrawn_reason": d["view"].get("withdrawn_reason")} for d in docs]
     else:
-        engine = request.app.state.engine
-        views = (
-            engine.matches_for_profile(profile_id) if profile_id else engine.matches_for_posting(posting_id)
-        )
+        engine, wider = request.app.state.engine, request.app.state.wider
+        if profile_id:
+            views = engine.matches_for_profile(profile_id) + wider.matches_for_profile(profile_id)
+        else:
+            views = engine.matches_for_posting(posting_id) + wider.matches_for_posting(posting_id)
         found = [v.model_dump(mode="json") for v in views]
     audit: AuditLog = request.app.state.audit
     # A seeker's list is a read of that seeker even when empty; a posting's, of its candidates.
@@ -102,4 +109,51 @@ async def list_matches(
     await audit.record(principal, "matches.read", read, read=True)
     if principal.role == Role.employer:
         found = [for_employer(m) for m in found]
+    return found
+
+
+class FallbackOut(BaseModel):
+    """One seeker on the public-welfare list: ids, area, groups and why; no name or phone."""
+
+    profile_id: str
+    home_adcode: str
+    place: str
+    groups: list[str] = Field(description="the fallback groups the seeker belongs to (就业困难人员 …)")
+    waiting_since: datetime
+    days_waiting: int
+    excluded_by: dict[str, int] = Field(
+        description="hard constraint → how many of the nearest postings it excluded"
+    )
+    declined: int = Field(description="recommendations the seeker declined")
+    reason: str
+
+
+Official = Annotated[Principal, Depends(require(Role.official))]
+
+
+@router.get(
+    "/fallback",
+    response_model=list[FallbackOut],
+    tags=["fallback"],
+    summary="公益性岗位托底: priority-group seekers no market posting fits, and why",
+)
+async def fallback_list(
+    request: Request,
+    principal: Official,
+    adcode: str | None = Query(
+        default=None,
+        pattern=r"^\d{2,12}$",
+        description="only seekers whose home adcode starts with this (within the caller's counties)",
+    ),
+) -> list[FallbackOut]:
+    """Seekers of the policy's fallback groups (policy.toml ``[fallback]``) who have had no
+    recommendation, regular or wider, for ``after_days`` days, in the caller's counties."""
+    entries = request.app.state.wider.fallback(utcnow())
+    found = [
+        FallbackOut.model_validate(e, from_attributes=True)
+        for e in entries
+        if principal.covers_area(e.home_adcode) and (adcode is None or e.home_adcode.startswith(adcode))
+    ]
+    audit: AuditLog = request.app.state.audit
+    await audit.record(principal, "fallback.read", [e.profile_id for e in found], read=True)
     return found

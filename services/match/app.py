@@ -13,6 +13,8 @@ from services.match.consumer import MatchProcessor
 from services.match.engine import MatchEngine
 from services.match.scoring import load_policy
 from services.match.settings import MatchSettings
+from services.match.sweep import WiderSweep
+from services.match.wider import WiderOffers
 from shared.audit import AuditLog
 from shared.auth import KeyRing, keyring_for
 from shared.bus.base import Bus
@@ -42,7 +44,11 @@ def create_app(
         engine = MatchEngine(load_policy(settings.policy_path))
         publisher = the_bus.publisher("match")
         await publisher.start()
-        processor = MatchProcessor(engine, the_store, publisher)
+        wider = WiderOffers(engine)
+        processor = MatchProcessor(engine, the_store, publisher, wider)
+        sweep = WiderSweep(
+            processor, interval_s=settings.wider_sweep_interval_s, batch=settings.wider_sweep_batch
+        )
         await processor.setup()
         await processor.rebuild()
         # The index holds millions of small objects that never die; moving them out of the
@@ -52,16 +58,19 @@ def create_app(
         loop = ConsumerLoop(
             the_bus,
             group_id=settings.consumer_group,
-            routes=processor.routes(),
+            routes=sweep.guard(processor.routes()),
             client_id="match",
         )
         app.state.engine, app.state.store, app.state.loop = engine, the_store, loop
+        app.state.wider, app.state.sweep = wider, sweep
         app.state.audit = AuditLog(the_store, "match")
         await app.state.audit.ensure_indexes()
         await loop.start()
+        await sweep.start()
         try:
             yield
         finally:
+            await sweep.stop()
             await loop.stop()
             await publisher.stop()
             if store is None:

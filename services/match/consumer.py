@@ -11,14 +11,20 @@ A seeker's reply (``feedback.replied`` from notify) follows the same order: "not
 makes the engine withdraw the pair for good and offer the next best → publish → persist the
 matches, then the decline itself (``declines``, ``_id = "<profile>:<posting>"``, loaded by
 ``rebuild``). "Interested" changes nothing in matching.
+
+With wider offers (``wider.py``), each event's changes also pass through ``WiderOffers.reconcile``
+in the same computation, so the wider offers it withdraws travel and persist with the engine's
+changes; the seekers' waiting marks are persisted last (``waiting``, ``_id`` = profile id).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from services.match.engine import MatchChange, MatchEngine
+from services.match.wider import WiderOffers
 from shared.bus.base import Publisher
 from shared.consume import EventRouter, Routes
 from shared.events import (
@@ -49,8 +55,12 @@ ACTIVE_PROFILE = ("looking",)
 
 
 class MatchProcessor(EventRouter):
-    def __init__(self, engine: MatchEngine, store: Store, publisher: Publisher) -> None:
+    def __init__(
+        self, engine: MatchEngine, store: Store, publisher: Publisher, wider: WiderOffers | None = None
+    ) -> None:
         self.engine = engine
+        self.wider = wider
+        self.waiting = store.collection("waiting")
         self.publisher = publisher
         self.postings = store.collection("postings")
         self.profiles = store.collection("profiles")
@@ -72,9 +82,13 @@ class MatchProcessor(EventRouter):
             ProfileMatchView.model_validate(d["view"])
             for d in await self.profiles.find({"status": "looking"})
         ]
-        active = [MatchView.model_validate(d["view"]) for d in await self.matches.find({"status": "active"})]
+        views = [MatchView.model_validate(d["view"]) for d in await self.matches.find({"status": "active"})]
+        active = [m for m in views if not m.wider]
         declined = [(d["profile_id"], d["posting_id"]) for d in await self.declines.find({})]
         self.engine.load(postings, profiles, active, declined=declined)
+        if self.wider is not None:
+            waiting = [(d["_id"], d["since"]) for d in await self.waiting.find({}) if d.get("since")]
+            self.wider.load(waiting, [m for m in views if m.wider])
         log.info(
             "index rebuilt",
             postings=len(postings),
@@ -109,10 +123,15 @@ class MatchProcessor(EventRouter):
         held = await coll.get(view.id)
         if held is not None and held["version"] > view.version:
             return  # an older snapshot replayed or overtaken: the newer one already counts
+        at = event.occurred_at
         if isinstance(view, PostingView):
-            changes = await self._emit(event.event_id, lambda: self.engine.apply_posting(view))
+            changes = await self._emit(
+                event.event_id, lambda: self._widen(self.engine.apply_posting(view), at, postings=[view.id])
+            )
         else:
-            changes = await self._emit(event.event_id, lambda: self.engine.apply_profile(view))
+            changes = await self._emit(
+                event.event_id, lambda: self._widen(self.engine.apply_profile(view), at, profiles=[view.id])
+            )
         await coll.replace(
             {
                 "_id": view.id,
@@ -134,7 +153,12 @@ class MatchProcessor(EventRouter):
         decline_id = f"{reply.profile_id}:{reply.posting_id}"
         # [] when replayed: the engine remembers the decline
         changes = await self._emit(
-            event.event_id, lambda: self.engine.decline(reply.profile_id, reply.posting_id)
+            event.event_id,
+            lambda: self._widen(
+                self.engine.decline(reply.profile_id, reply.posting_id),
+                event.occurred_at,
+                profiles=[reply.profile_id],
+            ),
         )
         await self.declines.replace(
             {
@@ -150,6 +174,40 @@ class MatchProcessor(EventRouter):
             "seeker declined", profile_id=reply.profile_id, posting_id=reply.posting_id, changes=len(changes)
         )
 
+    def _widen(self, changes: list[MatchChange], at: datetime, **about: list[str]) -> list[MatchChange]:
+        """The engine's changes, then what they change in the wider offers (``wider.py``)."""
+        if self.wider is None:
+            return changes
+        return changes + self.wider.reconcile(changes, at, **about)
+
+    async def persist_waiting(self) -> None:
+        """The seekers' waiting marks that changed (``since`` None: waiting no more), in one batch."""
+        if self.wider is None:
+            return
+        marks = self.wider.take_dirty()
+        if not marks:
+            return
+        try:
+            await self.waiting.replace_many([{"_id": pid, "since": since} for pid, since in marks.items()])
+        except Exception:
+            self.wider.dirty.update(marks)  # written with the next change or the next sweep
+            raise
+
+    async def sweep_wider(self, sweep_id: str, now: datetime, limit: int | None = None) -> int:
+        """One sweep of wider offers, published and persisted like an event's changes.
+
+        ``sweep_id`` stands for the source event: keep it until the call succeeds, so that a retry
+        re-sends the same changes with the same event ids. ``sweep.py`` is the timer.
+        """
+        wider = self.wider
+        if wider is None:
+            return 0
+        changes = await self._emit(sweep_id, lambda: wider.sweep(now, limit=limit))
+        self._unsent.pop(sweep_id, None)
+        if changes:
+            log.info("wider offers", changes=len(changes), waiting=len(wider.waiting))
+        return len(changes)
+
     async def _emit(self, event_id: str, compute: Callable[[], list[MatchChange]]) -> list[MatchChange]:
         """Compute an event's changes once, publish them, persist the matches.
 
@@ -162,6 +220,7 @@ class MatchProcessor(EventRouter):
             changes = self._unsent[event_id] = compute()
         await self._publish(event_id, changes)
         await self._persist(changes)
+        await self.persist_waiting()
         return changes
 
     async def _publish(self, source_event_id: str, changes: list[MatchChange]) -> None:

@@ -198,6 +198,31 @@ class MatchEngine:
         views = [v for sid in held if (v := self._emitted.get(sid, {}).get(posting_id)) is not None]
         return sorted(views, key=lambda m: _pkey(m.score, m.profile_id))
 
+    # -- read access for the layers beside the engine (wider offers, the fallback list) --------------
+
+    def looking(self, profile_id: str) -> bool:
+        return self._looking(profile_id)
+
+    def profile_view(self, profile_id: str) -> ProfileMatchView | None:
+        raw = self._profiles.get(profile_id)
+        return None if raw is None else ProfileMatchView.model_validate_json(raw)
+
+    def posting_view(self, posting_id: str) -> PostingView | None:
+        return self._postings.get(posting_id)
+
+    def posting_features(self, posting_id: str) -> PostingFeatures | None:
+        """The features of an active posting (open, with a position left), else None."""
+        return self._pfeat.get(posting_id)
+
+    def active_postings(self) -> Iterable[PostingFeatures]:
+        return self._pfeat.values()
+
+    def declined_by(self, profile_id: str) -> frozenset[str]:
+        return frozenset(self._declined.get(profile_id, ()))
+
+    def posting_summary(self, posting_id: str) -> PostingSummary:
+        return self._summary(posting_id)
+
     # -- storage -----------------------------------------------------------------------------------
 
     def _store_posting(self, view: PostingView) -> None:

@@ -8,12 +8,15 @@ typo in a weight fails at start with the field named, not silently at the first 
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.models import Group
 
 T = TypeVar("T")
 
@@ -89,6 +92,27 @@ class PriorityPolicy(_Strict):
     groups: dict[str, float] = Field(default_factory=dict)
 
 
+class WiderPolicy(_Strict):
+    """放宽推荐: a looking seeker left without any recommendation for ``after_days`` is offered
+    the best postings the hard constraints allow, whatever the threshold or the regular capacity."""
+
+    after_days: float = Field(7, ge=0)
+    top_k: int = Field(3, ge=0, le=100)  # 0 switches wider offers off
+    # wider offers one posting takes per open position, on top of its regular capacity
+    capacity_multiple: float = Field(1.0, ge=0)
+
+    def capacity(self, open_positions: int) -> int:
+        return max(0, math.ceil(self.capacity_multiple * open_positions))
+
+
+class FallbackPolicy(_Strict):
+    """公益性岗位托底: who goes on the officials' list when no market posting fits."""
+
+    after_days: float = Field(14, ge=0)
+    groups: list[Group] = Field(default_factory=lambda: [Group.hard_to_employ, Group.zero_employment_family])
+    nearest: int = Field(5, ge=1, le=100)  # postings examined to say what excluded them
+
+
 class Policy(_Strict):
     threshold: float = Field(0.45, ge=0, le=1)
     top_k: int = Field(5, ge=1, le=100)
@@ -103,6 +127,8 @@ class Policy(_Strict):
     shift: dict[str, ShiftRow] = Field(default_factory=_default_shift)
     benefits: BenefitsPolicy = Field(default_factory=BenefitsPolicy)  # type: ignore[arg-type]
     priority: PriorityPolicy = Field(default_factory=PriorityPolicy)  # type: ignore[arg-type]
+    wider: WiderPolicy = Field(default_factory=WiderPolicy)  # type: ignore[arg-type]
+    fallback: FallbackPolicy = Field(default_factory=FallbackPolicy)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _shift_table(self) -> Policy:
