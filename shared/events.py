@@ -46,6 +46,7 @@ TOPIC_CONTACTS = topic_name("contacts")
 TOPIC_MATCHES = topic_name("matches")
 TOPIC_FEEDBACK = topic_name("feedback")
 TOPIC_FUNNEL = topic_name("funnel")  # a seeker's way from recommendation to a stable job
+TOPIC_RECRUITMENT = topic_name("recruitment")  # job fairs and their invitations (精准推送)
 TOPIC_DEAD_LETTER = topic_name("notify.deadletter")  # deliveries that failed for good
 TOPIC_REJECTED = topic_name("deadletter")  # records a consumer could not accept
 
@@ -230,6 +231,47 @@ class FunnelStep(_Frozen):
     county: str | None = None
     key_enterprise: bool = False
     reason: str | None = None  # why they left (or another remark an official recorded)
+
+
+FairKind = Literal["job_fair", "park_fair", "village_fair", "night_market", "online", "livestream"]
+
+
+class FairView(_Frozen):
+    """A recruitment event as announced: when, where (or the link), whose postings, for whom.
+
+    ``reach_km``: seekers whose home county lies within this distance of the venue's county are
+    within reach (an online fair or a live stream has a venue too: the organising county).
+    """
+
+    id: str
+    version: int
+    status: Literal["announced", "cancelled"]
+    kind: FairKind
+    title: str
+    starts_at: datetime
+    ends_at: datetime | None = None
+    adcode: str  # the venue's (or the organiser's) county or town
+    address: str | None = None
+    link: str | None = None  # online fairs and live streams
+    reach_km: float
+    capacity: int | None = None
+    posting_ids: list[str] = []
+    enterprises: list[str] = []  # employer names, for the invitation text and the figures
+
+
+class FairInvitation(_Frozen):
+    """One seeker invited to one fair, with the fair's postings that fit them (ids only, no name)."""
+
+    fair_id: str
+    profile_id: str
+    posting_ids: list[str]
+    postings: list[str] = []  # "title（employer）" of those postings, for the message
+    title: str
+    kind: FairKind
+    starts_at: datetime
+    place: str = ""
+    address: str | None = None
+    link: str | None = None
 
 
 class RejectedRecord(_Frozen):
@@ -437,7 +479,36 @@ def funnel_event(step: FunnelStep, *, producer: str = "campaign") -> Event:
     return cls(event_id=event_id, key=step.profile_id, payload=step, producer=producer)  # type: ignore[call-arg]
 
 
+@_register
+class FairAnnounced(Event):
+    topic = TOPIC_RECRUITMENT
+    type: Literal["fair.announced"] = "fair.announced"
+    payload: FairView
+
+
+@_register
+class FairUpdated(Event):
+    topic = TOPIC_RECRUITMENT
+    type: Literal["fair.updated"] = "fair.updated"
+    payload: FairView
+
+
+@_register
+class FairInvited(Event):
+    """Keyed by the seeker (the fair's events are keyed by the fair): one seeker's messages in order."""
+
+    topic = TOPIC_RECRUITMENT
+    type: Literal["fair.invited"] = "fair.invited"
+    payload: FairInvitation
+
+
+def invitation_event_id(fair_id: str, profile_id: str) -> str:
+    """One invitation per seeker and fair, however often the fair is edited or the event replayed."""
+    return derived_event_id("fair-invitation", fair_id, profile_id)
+
+
 PostingEvent = PostingUpserted | PostingClosed | PostingDeleted
+FairEvent = FairAnnounced | FairUpdated
 ProfileEvent = ProfileUpserted | ProfileDeleted
 ContactEvent = ContactUpserted | ContactDeleted
 MatchEvent = MatchCreated | MatchUpdated | MatchWithdrawn

@@ -18,6 +18,7 @@ from shared.events import (
     TOPIC_MATCHES,
     TOPIC_POSTINGS,
     TOPIC_PROFILES,
+    TOPIC_RECRUITMENT,
     TOPIC_REJECTED,
 )
 from shared.runtime import make_bus
@@ -25,7 +26,15 @@ from shared.settings import CommonSettings
 
 
 def topic_specs(partitions: int) -> list[TopicSpec]:
-    entity = [TOPIC_POSTINGS, TOPIC_PROFILES, TOPIC_CONTACTS, TOPIC_MATCHES, TOPIC_FEEDBACK, TOPIC_FUNNEL]
+    entity = [
+        TOPIC_POSTINGS,
+        TOPIC_PROFILES,
+        TOPIC_CONTACTS,
+        TOPIC_MATCHES,
+        TOPIC_FEEDBACK,
+        TOPIC_FUNNEL,
+        TOPIC_RECRUITMENT,
+    ]
     return [TopicSpec(t, partitions) for t in entity] + [
         TopicSpec(TOPIC_DEAD_LETTER, 1),
         TopicSpec(TOPIC_REJECTED, 1),

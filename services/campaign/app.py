@@ -13,10 +13,14 @@ from fastapi import FastAPI
 from services.campaign.api import router
 from services.campaign.consumer import CampaignHandler, make_consumer_loop
 from services.campaign.dashboard import router as dashboard_router
+from services.campaign.fairs.api import router as fairs_router
+from services.campaign.fairs.consumer import FairInvitationCounter
+from services.campaign.fairs.repository import FairRepository
 from services.campaign.outbox import campaign_relay
 from services.campaign.repository import FunnelRepository
 from services.campaign.session import install_sessions
 from services.campaign.settings import CampaignSettings
+from shared.audit import AuditLog
 from shared.auth import KeyRing, keyring_for
 from shared.bus.base import Bus
 from shared.errors import install_error_handling
@@ -72,7 +76,16 @@ def create_app(
         )
         repo = FunnelRepository(the_store, on_write=relay.kick)
         await repo.ensure_indexes()
-        loop = make_consumer_loop(the_bus, CampaignHandler(repo), settings.consumer_group)
+        fairs = FairRepository(the_store, on_write=relay.kick)
+        await fairs.ensure_indexes()
+        app.state.fairs, app.state.fairs_audit = fairs, AuditLog(the_store, "campaign")
+        await app.state.fairs_audit.ensure_indexes()
+        loop = make_consumer_loop(
+            the_bus,
+            CampaignHandler(repo),
+            settings.consumer_group,
+            extra=FairInvitationCounter(fairs).routes(),
+        )
         app.state.store, app.state.repo, app.state.relay = the_store, repo, relay
         app.state.loop, app.state.publisher = loop, publisher
         try:
@@ -108,6 +121,7 @@ def create_app(
     app.include_router(router)
     app.include_router(dashboard_router)
     install_sessions(app, settings)
+    app.include_router(fairs_router)
 
     async def kafka_ready() -> bool:
         return bool(await app.state.loop.ping()) and bool(await app.state.publisher.ping())

@@ -126,5 +126,9 @@ class CampaignHandler(EventRouter):
         await self.repo.facts.insert(d.fact_doc(event.event_id, step))
 
 
-def make_consumer_loop(bus: Bus, handler: CampaignHandler, group_id: str = "campaign") -> ConsumerLoop:
-    return ConsumerLoop(bus, group_id=group_id, routes=handler.routes(), client_id="campaign-consumer")
+def make_consumer_loop(
+    bus: Bus, handler: CampaignHandler, group_id: str = "campaign", *, extra: Routes | None = None
+) -> ConsumerLoop:
+    """``extra``: routes of campaign's other parts (the fairs' invitation counter)."""
+    routes = {**handler.routes(), **(extra or {})}
+    return ConsumerLoop(bus, group_id=group_id, routes=routes, client_id="campaign-consumer")

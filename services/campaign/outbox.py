@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.campaign import documents as d
+from services.campaign.fairs.repository import FAIRS, fairs_outbox
 from shared.bus.base import Publisher
 from shared.events import Event
 from shared.logging import get_logger
@@ -33,7 +34,8 @@ def campaign_relay(
     store: Store, publisher: Publisher, *, interval_s: float = 1.0, max_backoff_s: float = 30.0
 ) -> OutboxRelay:
     sources = {
-        d.PAIRS: OutboxSource(store.collection(d.PAIRS), {"outbox_pending": True}, pair_events, cleared)
+        d.PAIRS: OutboxSource(store.collection(d.PAIRS), {"outbox_pending": True}, pair_events, cleared),
+        FAIRS: fairs_outbox(store),  # recruitment events: fair.announced/updated
     }
     return OutboxRelay(
         sources, publisher, producer="campaign", interval_s=interval_s, max_backoff_s=max_backoff_s

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.match.api import router
 from services.match.consumer import MatchProcessor
 from services.match.engine import MatchEngine
+from services.match.fairs import FairInviter
 from services.match.scoring import load_policy
 from services.match.settings import MatchSettings
 from services.match.sweep import WiderSweep
@@ -58,7 +59,7 @@ def create_app(
         loop = ConsumerLoop(
             the_bus,
             group_id=settings.consumer_group,
-            routes=sweep.guard(processor.routes()),
+            routes=sweep.guard({**processor.routes(), **FairInviter(engine, publisher).routes()}),
             client_id="match",
         )
         app.state.engine, app.state.store, app.state.loop = engine, the_store, loop

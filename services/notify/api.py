@@ -163,6 +163,8 @@ async def reply(
 ) -> InboxItem:
     """The seeker answers; or an official records the answer the seeker gave on the phone."""
     await _check_seeker(request, principal, profile_id)
+    if posting_id.startswith("fair:"):  # an invitation (invitations.py): nothing to be interested in
+        raise HTTPException(status_code=409, detail="招聘会邀请无需回复，请通过邀请中的链接报名")
     try:
         doc = await record_reply(_store(request), profile_id, posting_id, body.interested, utc_now())
     except NoRecommendation as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import FastAPI
@@ -13,6 +14,7 @@ from services.notify.api import router
 from services.notify.channels import PUSH_CHANNELS, Channel, build_channels
 from services.notify.consumer import Clock, NotifyHandler, make_consumer_loop, utc_now
 from services.notify.inbound import router as inbound_router
+from services.notify.invitations import InvitationInbox
 from services.notify.settings import NotifySettings
 from services.notify.worker import DeliveryWorker
 from shared.audit import AuditLog
@@ -73,7 +75,8 @@ def create_app(
         handler = NotifyHandler(
             the_store, push_channels=[c for c in PUSH_CHANNELS if c in the_channels], clock=clock
         )
-        loop = make_consumer_loop(the_bus, handler, settings.consumer_group)
+        invitations = InvitationInbox(handler, ZoneInfo(settings.timezone))
+        loop = make_consumer_loop(the_bus, handler, settings.consumer_group, extra=invitations.routes())
         worker = DeliveryWorker(the_store, the_channels, publisher, settings, clock=clock)
         app.state.store, app.state.loop, app.state.worker = the_store, loop, worker
         app.state.publisher, app.state.channels, app.state.settings = publisher, the_channels, settings

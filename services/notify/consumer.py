@@ -44,6 +44,9 @@ class NotifyHandler(EventRouter):
         self._available = set(push_channels)
         self._clock = clock
 
+    def now(self) -> datetime:
+        return self._clock()
+
     def routes(self) -> Routes:
         return {
             MatchCreated: self._on_match_event,
@@ -171,10 +174,13 @@ class NotifyHandler(EventRouter):
 FINAL_VERSION = 2**62
 
 
-def make_consumer_loop(bus: Bus, handler: NotifyHandler, group_id: str = "notify") -> ConsumerLoop:
+def make_consumer_loop(
+    bus: Bus, handler: NotifyHandler, group_id: str = "notify", *, extra: Routes | None = None
+) -> ConsumerLoop:
+    """``extra``: routes of notify's other parts (the fairs' invitations)."""
     return ConsumerLoop(
         bus,
         group_id=group_id,
-        routes=handler.routes(),
+        routes={**handler.routes(), **(extra or {})},
         client_id="notify-consumer",
     )

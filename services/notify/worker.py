@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from services.notify import documents as d
 from services.notify.channels.base import Channel, DeliveryError, OutboundMessage
 from services.notify.consumer import Clock, utc_now
+from services.notify.invitations import INVITATION, render_invitation
 from services.notify.outbox import DEAD_LETTERS, FEEDBACK, notify_relay
 from services.notify.render import render_text
 from services.notify.rules import (
@@ -250,8 +251,12 @@ class DeliveryWorker:
             posting_id=delivery["posting_id"],
             channel=channel,
             to=d.recipient(contact, channel),
-            text=render_text(
-                str(contact.get("display_name", "")), match, max_chars=max_chars, channel=channel
+            text=(
+                render_invitation(str(contact.get("display_name", "")), rec, max_chars=max_chars)
+                if rec.get("kind") == INVITATION
+                else render_text(
+                    str(contact.get("display_name", "")), match, max_chars=max_chars, channel=channel
+                )
             ),
             recommendation=public,
         )
