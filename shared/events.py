@@ -91,6 +91,7 @@ class PostingView(_Frozen):
     start_date: date | None = None
     recruitment_event: str | None = None
     description: str = ""
+    gig_days: float | None = None  # 零工: a short job of this many days
 
 
 class HomeArea(_Frozen):
@@ -120,6 +121,7 @@ class ProfileMatchView(_Frozen):
     needs_benefits: list[Benefit] = []
     groups: list[Group] = []
     intention: str = ""
+    takes_short_jobs: bool = False  # 零工: offered gig jobs nearby
 
 
 class ContactView(_Frozen):

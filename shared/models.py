@@ -291,6 +291,13 @@ class PostingIn(_Model):
     skills: list[ShortText] = Field(default_factory=list, max_length=MAX_ITEMS)
     start_date: IsoDate | None = None
     recruitment_event: str | None = Field(default=None, max_length=200, description="job fair or campaign")
+    gig_days: float | None = Field(
+        default=None,
+        gt=0,
+        le=30,
+        description="零工: a short job of this many days (0.25 = a few hours); offered only to seekers "
+        "who take short jobs and live close, and closed once filled",
+    )
     description: LongText = ""
 
     @model_validator(mode="after")
@@ -335,6 +342,7 @@ class ProfileIn(_Model):
     webhook_url: str | None = Field(default=None, max_length=500)
     status: ProfileStatus = ProfileStatus.looking
     intention: LongText = ""
+    takes_short_jobs: bool = Field(default=False, description="零工: will take jobs of hours or days")
 
     @model_validator(mode="after")
     def _consistent(self) -> ProfileIn:

@@ -37,6 +37,7 @@ def profile_match_view(
             "needs_benefits",
             "groups",
             "intention",
+            "takes_short_jobs",
         },
     )
     home = HomeArea(adcode=profile.home.adcode, town=profile.home.town)

@@ -36,6 +36,8 @@ def fill_one(doc: Doc) -> tuple[dict[str, Any], str] | None:
         log.warning("hire beyond the headcount not counted", posting_id=doc["_id"])
         return None
     data["filled"] = int(data.get("filled", 0)) + 1
+    if data.get("gig_days") and data["filled"] >= int(data["headcount"]):
+        return data, "closed"  # 零工: a short job filled is done, not waiting for more hands
     return data, str(doc["status"])
 
 

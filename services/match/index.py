@@ -476,6 +476,7 @@ class PostingIndex(_Table):
         "max_age": np.uint8,
         "certs": np.uint64,
         "has_vec": np.bool_,
+        "gig_km": np.float32,
     }
 
     def _bucket_of(self, row: int) -> tuple[int, int]:

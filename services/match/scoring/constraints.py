@@ -22,7 +22,9 @@ from .features import (
     AVAILABILITY_CODES,
     F_OUT,
     F_RELOCATE,
+    F_SHORT,
     F_WHOLE,
+    NOT_GIG,
     SHIFT_CODES,
     PostingFeatures,
     ProfileFeatures,
@@ -68,6 +70,12 @@ def reach_ok(profile: Row, distance_km: Num, same_province: Any) -> Any:
     )
 
 
+def gig_ok(profile: Row, posting: Row, distance_km: Num) -> Any:
+    """零工: a short job only for seekers who said they take them, and only near home."""
+    takes = (profile["flags"] & F_SHORT) != 0
+    return (posting["gig_km"] == NOT_GIG) | (takes & (distance_km <= posting["gig_km"]))
+
+
 def checks(
     profile: Row, posting: Row, distance_km: Num, same_province: Any, year: int
 ) -> Iterator[tuple[str, Any]]:
@@ -79,6 +87,7 @@ def checks(
     yield "缺少岗位要求的证书", certificates_ok(profile, posting)
     yield "班次与可工作时间不符", shifts_ok(profile, posting)
     yield "超出通勤或外出意愿范围", reach_ok(profile, distance_km, same_province)
+    yield "零工只推荐给愿打零工且住得近的求职者", gig_ok(profile, posting, distance_km)
 
 
 def feasible(profile: Row, posting: Row, distance_km: Num, same_province: Any, year: int) -> Any:

@@ -6,6 +6,7 @@ disagree on how a view is read (which texts count as skills, how certificates ar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,8 @@ AVAILABILITY_CODES = {"any": 0, "day_only": 1, "weekdays_only": 2}
 BENEFIT_BITS = {b: 1 << i for i, b in enumerate(BENEFITS)}
 GROUP_BITS = {g: 1 << i for i, g in enumerate(GROUPS)}
 # a seeker's yes/no answers, one bit each
-F_WHOLE, F_OUT, F_RELOCATE, F_CARE, F_VEC = 1, 2, 4, 8, 16
+F_WHOLE, F_OUT, F_RELOCATE, F_CARE, F_VEC, F_SHORT = 1, 2, 4, 8, 16, 32
+NOT_GIG = math.inf  # a posting's gig radius when it is not a gig: no limit of its own
 
 # A posting or a seeker as the factor and constraint formulas read it: numbers, codes and
 # bitmasks, one value per field for one pair, or one column per field for the index's rows.
@@ -49,6 +51,7 @@ class PostingFeatures:
     open_positions: int
     is_open: bool
     vector: dict[str, float]
+    gig_km: float = NOT_GIG  # 零工: only seekers who take short jobs, this close
     # what the formulas read of this posting against one seeker (derived once, see posting_row)
     row: dict[str, Any] = field(init=False, repr=False, compare=False)
 
@@ -73,6 +76,7 @@ class ProfileFeatures:
     certificates: frozenset[str]
     looking: bool
     vector: dict[str, float]
+    takes_short_jobs: bool = False
     # what the formulas read of this seeker against one posting (derived once, see profile_row)
     row: dict[str, Any] = field(init=False, repr=False, compare=False)
 
@@ -116,6 +120,7 @@ def posting_features(view: PostingView, policy: Policy) -> PostingFeatures:
         open_positions=open_positions,
         is_open=view.status == "open",
         vector=vector,
+        gig_km=NOT_GIG if view.gig_days is None else policy.gig.max_km,
     )
 
 
@@ -146,6 +151,7 @@ def profile_features(view: ProfileMatchView, policy: Policy) -> ProfileFeatures:
         certificates=certs,
         looking=view.status == "looking",
         vector=vector,
+        takes_short_jobs=view.takes_short_jobs,
     )
 
 
@@ -171,6 +177,7 @@ def profile_row(f: ProfileFeatures, certs: Any) -> dict[str, Any]:
             | (F_RELOCATE if f.relocate else 0)
             | (F_CARE if f.care else 0)
             | (F_VEC if f.vector else 0)
+            | (F_SHORT if f.takes_short_jobs else 0)
         ),
         "availability": AVAILABILITY_CODES[f.availability],
         "needs": mask(f.needs, BENEFIT_BITS),
@@ -191,6 +198,7 @@ def posting_row(f: PostingFeatures, certs: Any) -> dict[str, Any]:
         "max_age": f.max_age,
         "certs": certs,
         "has_vec": bool(f.vector),
+        "gig_km": f.gig_km,
     }
 
 

@@ -113,6 +113,12 @@ class FallbackPolicy(_Strict):
     nearest: int = Field(5, ge=1, le=100)  # postings examined to say what excluded them
 
 
+class GigPolicy(_Strict):
+    """零工: short jobs go only to seekers who take them, living at most ``max_km`` away."""
+
+    max_km: float = Field(15, ge=0)
+
+
 class Policy(_Strict):
     threshold: float = Field(0.45, ge=0, le=1)
     top_k: int = Field(5, ge=1, le=100)
@@ -129,6 +135,7 @@ class Policy(_Strict):
     priority: PriorityPolicy = Field(default_factory=PriorityPolicy)  # type: ignore[arg-type]
     wider: WiderPolicy = Field(default_factory=WiderPolicy)  # type: ignore[arg-type]
     fallback: FallbackPolicy = Field(default_factory=FallbackPolicy)  # type: ignore[arg-type]
+    gig: GigPolicy = Field(default_factory=GigPolicy)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _shift_table(self) -> Policy:
