@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool
 
 from services.notify import documents as d
 from services.notify.consumer import utc_now
+from services.notify.invitations import FAIR_PREFIX
 from services.notify.replies import NoRecommendation, Withdrawn, mark_viewed, record_reply
 from shared.audit import AuditLog
 from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, hidden, require
@@ -163,7 +164,7 @@ async def reply(
 ) -> InboxItem:
     """The seeker answers; or an official records the answer the seeker gave on the phone."""
     await _check_seeker(request, principal, profile_id)
-    if posting_id.startswith("fair:"):  # an invitation (invitations.py): nothing to be interested in
+    if posting_id.startswith(FAIR_PREFIX):  # an invitation: no posting to be interested in
         raise HTTPException(status_code=409, detail="招聘会邀请无需回复，请通过邀请中的链接报名")
     try:
         doc = await record_reply(_store(request), profile_id, posting_id, body.interested, utc_now())

@@ -24,6 +24,7 @@ from shared.masking import mask_text
 from shared.models import Shift
 
 INVITATION = "invitation"
+FAIR_PREFIX = "fair:"
 SEP = " · "
 KIND_LABELS = {
     "job_fair": "招聘会",
@@ -37,7 +38,7 @@ KIND_LABELS = {
 
 def fair_posting_id(fair_id: str) -> str:
     """The inbox item's "posting" slot: a fair is one item, never confused with a posting id."""
-    return f"fair:{fair_id}"
+    return f"{FAIR_PREFIX}{fair_id}"
 
 
 def when_text(at: datetime, tz: ZoneInfo) -> str:

@@ -21,8 +21,10 @@ from services.notify.invitations import InvitationInbox, render_invitation
 from shared.auth import KeyRing, Role, headers
 from shared.bus.memory import MemoryBus
 from shared.events import (
+    TOPIC_CONTACTS,
     TOPIC_RECRUITMENT,
     FairAnnounced,
+    FairInvitation,
     FairInvited,
     FairUpdated,
     FairView,
@@ -32,6 +34,7 @@ from shared.events import (
 from shared.store.memory import MemoryStore
 from tests.unit.notify_fakes import FakeClock, contact_event
 from tests.unit.test_match_engine import POLICY, YEAR, _post, _seeker
+from tests.unit.test_notify_api import Service, service  # noqa: F401  (service: the fixture)
 
 T0 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
 TZ = ZoneInfo("Asia/Shanghai")
@@ -263,3 +266,36 @@ async def test_officials_announce_edit_and_record_a_fair_and_its_figures_add_up(
     assert (
         await http.post(f"/v1/fairs/{fid}/visits", json={"profile_id": "x"}, headers=enshi)
     ).status_code == 409
+
+
+async def test_an_invitation_is_pushed_with_its_own_text_and_cannot_be_replied_to(
+    service: Service,  # noqa: F811
+) -> None:
+    await service.publish(TOPIC_CONTACTS, contact_event(profile_id="s000005", channels=["inbox", "sms"]))
+    invitation = FairInvited(
+        key="s000005",
+        payload=FairInvitation(
+            fair_id="f1",
+            profile_id="s000005",
+            posting_ids=["p000001"],
+            postings=["流水线普工（企业1）"],
+            title="恩施市春风行动招聘会",
+            kind="job_fair",
+            starts_at=T0 + timedelta(days=3),
+            place="恩施市",
+            address="民族广场",
+        ),
+    )
+    await service.publish(TOPIC_RECRUITMENT, invitation)
+    inbox = await service.until("/v1/inbox/s000005", lambda b: b["items"])
+    assert [i["posting_id"] for i in inbox["items"]] == ["fair:f1"]
+    for _ in range(200):
+        if service.sms.sent:
+            break
+        await asyncio.sleep(0.01)
+    (sent,) = service.sms.sent
+    assert sent.text.startswith(
+        "【春风就业】张**您好，邀请您参加恩施市春风行动招聘会：3月13日 10:00 · 恩施市 · 民族广场"
+    )
+    r = await service.http.post("/v1/inbox/s000005/fair:f1/reply", json={"interested": True})
+    assert r.status_code == 409 and "报名" in r.json()["detail"]
