@@ -29,6 +29,7 @@ CONSUMED = {
     "matches": ("match.created", ("notify", "campaign")),
     "contacts": ("contact.upserted", ("notify",)),
     "funnel": ("funnel.hired", ("campaign", "ingest")),
+    "recruitment": ("fair.invited", ("match", "notify", "campaign")),
 }
 PARTITIONS = 3  # CHUNFENG_TOPIC_PARTITIONS in the test stack
 
