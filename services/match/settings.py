@@ -20,6 +20,6 @@ class MatchSettings(CommonSettings):
     policy_path: Path | None = Field(default=None, description="the scoring policy (TOML)")
     consumer_group: str = "match"
     # How often the wider-offer sweep looks for seekers who waited long enough (policy.toml's
-    # [wider] says how long), and how many of them one sweep handles at most.
+    # [wider] says how long), and how many searches for them one sweep makes at most.
     wider_sweep_interval_s: float = Field(default=60.0, gt=0)
     wider_sweep_batch: int = Field(default=1000, ge=1)

@@ -188,20 +188,24 @@ class WiderOffers:
     def sweep(self, now: datetime, *, limit: int | None = None) -> list[MatchChange]:
         """Offer every seeker who has waited ``wider.after_days`` the best feasible postings.
 
-        Seekers longest waiting first; at most ``limit`` of them per call, so that one sweep
-        never holds the event loop long. Returns the ``created`` (and re-ranked) offers.
+        Seekers without an offer first, then the longest waiting; at most ``limit`` searches per
+        call, so that one sweep never holds the event loop long (the next sweep goes on). Returns
+        the ``created`` (and re-ranked) offers.
         """
         wider = self.policy.wider
         if wider.top_k <= 0:
             return []
+        # Those still without any offer first, then the longest waiting: a seeker who holds one
+        # and is retried whenever a posting changes never starves one who holds none.
+        order = sorted(self.waiting.items(), key=lambda kv: (kv[0] in self._offers, kv[1], kv[0]))
         ready = [
             pid
-            for pid, since in sorted(self.waiting.items(), key=lambda kv: (kv[1], kv[0]))
+            for pid, since in order
             if due(since, now, wider.after_days)
             and len(self._offers.get(pid, {})) < wider.top_k
             and self._tried.get(pid) != self._generation
         ]
-        ready = ready[:limit] if limit is not None else ready
+        budget = len(ready) * wider.top_k if limit is None else limit
         # One offer per seeker per pass, so that where few postings fit many seekers (a 宝妈班
         # for the mothers of one town) each gets one before anyone gets a second.
         chosen: dict[str, list[tuple[str, PairScore]]] = {}
@@ -209,12 +213,15 @@ class WiderOffers:
         for _ in range(wider.top_k):
             progress = False
             for profile_id in ready:
+                if budget <= 0:
+                    break
                 taken = chosen.get(profile_id, [])
                 if (
                     profile_id in exhausted
                     or len(self._offers.get(profile_id, {})) + len(taken) >= wider.top_k
                 ):
                     continue
+                budget -= 1
                 extra = self.choose(profile_id, 1, taken=taken)
                 if not extra:
                     exhausted.add(profile_id)

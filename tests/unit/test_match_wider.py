@@ -195,3 +195,12 @@ def test_officials_read_the_fallback_list_of_their_counties_only() -> None:
         assert client.get("/v1/fallback", headers=headers(keys["seeker"])).status_code == 403
         assert client.get("/v1/fallback").status_code == 401
         assert client.get("/v1/fallback?adcode=x", headers=headers(keys["enshi"])).status_code == 422
+
+
+def test_a_sweep_limited_to_one_seeker_serves_one_without_any_offer_first() -> None:
+    _, wider = _rig()
+    first = wider.sweep(T0 + 7 * DAY, limit=1)
+    assert [(c.match.profile_id, c.match.posting_id) for c in first] == [("s000004", "p000000")]
+    # s000004 may still take a second offer, but s000005 holds none: s000005 goes first
+    second = wider.sweep(T0 + 7 * DAY, limit=1)
+    assert [(c.match.profile_id, c.match.posting_id) for c in second] == [("s000005", "p000003")]
