@@ -20,6 +20,7 @@ from services.campaign.outbox import campaign_relay
 from services.campaign.repository import FunnelRepository
 from services.campaign.session import install_sessions
 from services.campaign.settings import CampaignSettings
+from services.campaign.transport.api import router as transport_router
 from shared.audit import AuditLog
 from shared.auth import KeyRing, keyring_for
 from shared.bus.base import Bus
@@ -122,6 +123,7 @@ def create_app(
     app.include_router(dashboard_router)
     install_sessions(app, settings)
     app.include_router(fairs_router)
+    app.include_router(transport_router)
 
     async def kafka_ready() -> bool:
         return bool(await app.state.loop.ping()) and bool(await app.state.publisher.ping())
