@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.notify import documents as d
 from services.notify.consumer import utc_now
+from services.notify.invitations import INVITATION
 from services.notify.replies import NoRecommendation, Withdrawn, record_reply
 from shared.audit import AuditLog
 from shared.auth import AUTH_RESPONSES, Principal, Role, require
@@ -77,9 +78,11 @@ async def latest_open(store: Store, phone: str) -> Doc | None:
     recs = store.collection(d.RECOMMENDATIONS)
     candidates: list[Doc] = []
     for contact in contacts:  # one phone is normally one seeker; a re-registered one may be two
-        candidates += await recs.find(
-            {"profile_id": contact["_id"], "status": "active"}, sort=[("created_at", -1), ("_id", 1)], limit=1
+        found = await recs.find(
+            {"profile_id": contact["_id"], "status": "active"}, sort=[("created_at", -1), ("_id", 1)]
         )
+        # a fair's invitation is answered by registering, not by a keyword
+        candidates += [r for r in found if r.get("kind") != INVITATION][:1]
     return max(candidates, key=lambda r: d.as_utc(r["created_at"]) or utc_now(), default=None)
 
 

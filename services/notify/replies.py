@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from services.notify import documents as d
+from services.notify.invitations import INVITATION
 from shared.store.base import Doc, Store
 
 
@@ -46,6 +47,8 @@ async def mark_viewed(store: Store, items: Iterable[dict[str, Any]], at: datetim
     recs = store.collection(d.RECOMMENDATIONS)
     marked = 0
     for item in items:
+        if item.get("kind") == INVITATION:
+            continue  # a fair's invitation is no funnel pair: its registration is campaign's record
         if item.get("viewed_at") is None and item.get("status") == "active":
             if await recs.update(
                 item["_id"], set={"viewed_at": at, "viewed_pending": True}, where={"viewed_at": None}

@@ -17,7 +17,9 @@ from services.match.engine import MatchEngine
 from services.match.fairs import FairInviter, invitees
 from services.notify import documents as d
 from services.notify.consumer import NotifyHandler
+from services.notify.inbound import latest_open
 from services.notify.invitations import InvitationInbox, render_invitation
+from services.notify.replies import mark_viewed
 from shared.auth import KeyRing, Role, headers
 from shared.bus.memory import MemoryBus
 from shared.events import (
@@ -32,7 +34,7 @@ from shared.events import (
     parse,
 )
 from shared.store.memory import MemoryStore
-from tests.unit.notify_fakes import FakeClock, contact_event
+from tests.unit.notify_fakes import FakeClock, contact_event, match_event
 from tests.unit.test_match_engine import POLICY, YEAR, _post, _seeker
 from tests.unit.test_notify_api import Service, service  # noqa: F401  (service: the fixture)
 
@@ -299,3 +301,32 @@ async def test_an_invitation_is_pushed_with_its_own_text_and_cannot_be_replied_t
     )
     r = await service.http.post("/v1/inbox/s000005/fair:f1/reply", json={"interested": True})
     assert r.status_code == 409 and "报名" in r.json()["detail"]
+
+
+async def test_an_invitation_is_no_funnel_pair_neither_viewed_nor_answered_by_sms_keyword() -> None:
+    store, clock = MemoryStore(), FakeClock(T0)
+    handler = NotifyHandler(store, push_channels=["sms"], clock=clock)
+    await handler.handle(contact_event(profile_id="s000005", channels=["inbox", "sms"]))
+    await handler.handle(match_event(profile_id="s000005", posting_id="p000001"))
+    clock.advance(seconds=60)  # the invitation is the newer item
+    await InvitationInbox(handler, TZ).handle(
+        FairInvited(
+            key="s000005",
+            payload=FairInvitation(
+                fair_id="f1",
+                profile_id="s000005",
+                posting_ids=["p000001"],
+                title="招聘会",
+                kind="job_fair",
+                starts_at=T0 + timedelta(days=3),
+            ),
+        )
+    )
+    items = await store.collection(d.RECOMMENDATIONS).find({"profile_id": "s000005"})
+    assert {i["_id"] for i in items} == {"s000005:p000001", "s000005:fair:f1"}
+    assert await mark_viewed(store, items, T0) == 1  # the recommendation only
+    invitation = await store.collection(d.RECOMMENDATIONS).get("s000005:fair:f1")
+    assert invitation is not None and invitation.get("viewed_at") is None
+    # an SMS keyword answers the newest recommendation, never the invitation
+    latest = await latest_open(store, "13912345678")
+    assert latest is not None and latest["_id"] == "s000005:p000001"
