@@ -16,6 +16,7 @@ from services.campaign.dashboard import router as dashboard_router
 from services.campaign.fairs.api import router as fairs_router
 from services.campaign.fairs.consumer import FairInvitationCounter
 from services.campaign.fairs.repository import FairRepository
+from services.campaign.orders.api import router as orders_router
 from services.campaign.outbox import campaign_relay
 from services.campaign.repository import FunnelRepository
 from services.campaign.session import install_sessions
@@ -124,6 +125,7 @@ def create_app(
     install_sessions(app, settings)
     app.include_router(fairs_router)
     app.include_router(transport_router)
+    app.include_router(orders_router)
 
     async def kafka_ready() -> bool:
         return bool(await app.state.loop.ping()) and bool(await app.state.publisher.ping())
