@@ -25,6 +25,7 @@ from services.campaign.fairs.models import (
 from services.campaign.fairs.repository import Conflict, FairRepository, UnknownPostings, fair_view
 from shared.audit import AuditLog
 from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, require
+from shared.errors import CONFLICT, NOT_FOUND, unprocessable
 from shared.store.base import Doc
 
 router = APIRouter(prefix="/v1/fairs", tags=["fairs"], responses=AUTH_RESPONSES)
@@ -34,14 +35,7 @@ Registrant = Annotated[Principal, Depends(require(Role.official, Role.seeker))]
 Anyone = Annotated[Principal, Depends(require(Role.official, Role.employer, Role.seeker))]
 FairId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
 
-INVALID: dict[int | str, dict[str, Any]] = {422: {"description": "invalid fair, or an unknown posting"}}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such fair"}}
-CONFLICTS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "no such fair"},
-    409: {
-        "description": "the fair is cancelled or full, or the posting is not at this fair; `detail` says why"
-    },
-}
+CONFLICTS = NOT_FOUND | CONFLICT
 
 
 def _repo(request: Request) -> FairRepository:
@@ -61,12 +55,11 @@ def _own(principal: Principal, doc: Doc) -> None:
         raise forbidden(principal, f"fair {doc['_id']}")
 
 
-def _unknown(exc: UnknownPostings) -> HTTPException:
-    detail = [{"loc": ["body", "posting_ids"], "msg": str(exc), "type": "value_error"}]
-    return HTTPException(status_code=422, detail=detail)
+def _unknown(exc: UnknownPostings) -> Exception:
+    return unprocessable(("body", "posting_ids"), str(exc), exc.ids)
 
 
-@router.post("", response_model=FairOut, status_code=201, responses=INVALID)
+@router.post("", response_model=FairOut, status_code=201)
 async def announce(body: FairIn, request: Request, principal: Official) -> Any:
     """Announce a fair: match invites the seekers within reach whom one of its postings fits."""
     if not principal.covers_area(body.location.adcode):
@@ -89,9 +82,7 @@ async def get_fair(fair_id: FairId, request: Request, principal: Anyone) -> Any:
     return fair_view(await _fair(request, fair_id)).model_dump()
 
 
-@router.put(
-    "/{fair_id}", response_model=FairOut, responses={**CONFLICTS, 422: {"description": "invalid fair"}}
-)
+@router.put("/{fair_id}", response_model=FairOut, responses=CONFLICTS)
 async def edit(fair_id: FairId, body: FairIn, request: Request, principal: Official) -> Any:
     """Edit a fair: seekers newly fitting are invited; nobody is invited twice."""
     doc = await _fair(request, fair_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -27,7 +27,9 @@ class FairIn(_In):
     link: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
     reach_km: float = Field(default=30, ge=0, le=5000, description="invite seekers living this close")
     capacity: int | None = Field(default=None, ge=1, le=1_000_000, description="registrations accepted")
-    posting_ids: list[str] = Field(min_length=1, max_length=500)
+    posting_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=500
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> FairIn:

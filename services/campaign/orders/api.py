@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.campaign.documents import iso
 from services.campaign.orders.steps import Status, Step, after, refusal
 from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, require
+from shared.errors import CONFLICT, NOT_FOUND
 from shared.models import USCC_RE
 from shared.store.base import Collection, Doc
 
@@ -24,10 +25,7 @@ Party = Annotated[Principal, Depends(require(Role.official, Role.employer))]
 Official = Annotated[Principal, Depends(require(Role.official))]
 Agency = Annotated[Principal, Depends(require(Role.employer))]
 OrderId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
-STEP_ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "no such order (or not yours to see)"},
-    409: {"description": "the step does not follow from the order's state; `detail` says why"},
-}
+STEP_ERRORS = NOT_FOUND | CONFLICT
 
 
 class _In(BaseModel):
@@ -42,7 +40,9 @@ class OrderIn(_In):
 
 
 class DispatchIn(_In):
-    agency_code: str = Field(pattern=USCC_RE.pattern, description="the agency's unified social credit code")
+    agency_code: str = Field(
+        pattern=USCC_RE.pattern, max_length=18, description="the agency's unified social credit code"
+    )
     agency_name: str = Field(min_length=1, max_length=200)
 
 
@@ -115,9 +115,7 @@ async def _step(
     return _out({**doc, **changes, "version": doc["version"] + 1, "history": [*doc["history"], entry]})
 
 
-@router.post(
-    "", response_model=OrderOut, status_code=201, responses={404: {"description": "no such posting"}}
-)
+@router.post("", response_model=OrderOut, status_code=201, responses=NOT_FOUND)
 async def file_order(body: OrderIn, request: Request, principal: Party) -> Any:
     """An employer files an order for its own posting (or an official for one in its counties)."""
     posting = await request.app.state.store.collection("postings").get(body.posting_id)

@@ -8,14 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.campaign.transport.planner import NoPlan, Origin, UnknownPlace, plan
+from services.campaign.transport.planner import NoPlan, Origin, TooLarge, UnknownPlace, plan
 from shared.auth import AUTH_RESPONSES, Principal, Role, require
+from shared.errors import CONFLICT, unprocessable
 
 router = APIRouter(prefix="/v1/transport", tags=["transport"], responses=AUTH_RESPONSES)
 
 Official = Annotated[Principal, Depends(require(Role.official))]
 Adcode = Annotated[
-    str, Field(pattern=r"^\d{6}(\d{3}){0,2}$", description="county (6) or town (9, 12 digits)")
+    str, Field(pattern=r"^\d{6}(\d{3}){0,2}$", max_length=12, description="county (6) or town (9, 12 digits)")
 ]
 
 
@@ -58,10 +59,7 @@ class PlanOut(BaseModel):
 @router.post(
     "/plan",
     response_model=PlanOut,
-    responses={
-        409: {"description": "the buses allowed cannot carry everyone"},
-        422: {"description": "invalid input or an unknown adcode"},
-    },
+    responses=CONFLICT,
 )
 async def plan_buses(body: PlanIn, principal: Official) -> Any:
     """Group the riders of each origin county into buses to the workplace, fewest buses and
@@ -74,8 +72,9 @@ async def plan_buses(body: PlanIn, principal: Official) -> Any:
             plan, body.destination, origins, body.seats, max_buses=body.max_buses
         )
     except UnknownPlace as exc:
-        detail = [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]
-        raise HTTPException(status_code=422, detail=detail) from exc
+        raise unprocessable(("body", "origins"), str(exc), exc.adcode) from exc
+    except TooLarge as exc:
+        raise unprocessable(("body", "origins"), str(exc)) from exc
     except NoPlan as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
     return {

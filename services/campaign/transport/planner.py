@@ -32,6 +32,13 @@ class UnknownPlace(ValueError):
         self.adcode = adcode
 
 
+class TooLarge(ValueError):
+    """More busloads than one request may plan (the solver's work grows with their square)."""
+
+
+MAX_LOADS = 200
+
+
 class NoPlan(RuntimeError):
     """The solver found no plan within the buses allowed."""
 
@@ -99,13 +106,15 @@ def plan(
     seats: int,
     *,
     max_buses: int | None = None,
-    time_limit_s: int = 5,
+    time_limit_s: int = 2,
 ) -> Plan:
     """The buses to carry every origin's riders to ``destination``, fewest and shortest first."""
     if seats <= 0:
         raise ValueError("seats must be positive")
     dest = _place(destination)
     loads = _loads(origins, seats)
+    if len(loads) > MAX_LOADS:
+        raise TooLarge(f"{len(loads)} busloads: at most {MAX_LOADS} per plan (more seats, or split it)")
     if not loads:
         return Plan(destination=dest.adcode, seats=seats, buses=[])
     # nodes: 0 the free start, 1 the workplace, 2.. the busloads
