@@ -31,6 +31,7 @@ from shared.limits import install_limits
 from shared.logging import get_logger
 from shared.metrics import metrics_router
 from shared.runtime import make_bus, make_store
+from shared.startup import Startup
 from shared.store.base import Store
 from shared.topics import topic_specs
 
@@ -77,11 +78,8 @@ def create_app(
             max_backoff_s=settings.outbox_max_backoff_s,
         )
         repo = FunnelRepository(the_store, on_write=relay.kick)
-        await repo.ensure_indexes()
         fairs = FairRepository(the_store, on_write=relay.kick)
-        await fairs.ensure_indexes()
         app.state.fairs, app.state.fairs_audit = fairs, AuditLog(the_store, "campaign")
-        await app.state.fairs_audit.ensure_indexes()
         loop = make_consumer_loop(
             the_bus,
             CampaignHandler(repo),
@@ -96,11 +94,21 @@ def create_app(
             log.warning("publisher did not start; events wait in the outbox", error=repr(exc))
         await relay.start()
         relay.kick()
-        await loop.start()
+
+        async def database_steps() -> None:
+            await repo.ensure_indexes()
+            await fairs.ensure_indexes()
+            await app.state.fairs_audit.ensure_indexes()
+            await loop.start()
+
+        startup = Startup("campaign", database_steps)
+        app.state.startup = startup
+        await startup.start()  # the database may be down: then it is retried in the background
         log.info("campaign started", port=settings.port)
         try:
             yield
         finally:
+            await startup.stop()
             await loop.stop()
             await relay.stop(final_flush=True)
             try:
@@ -133,7 +141,10 @@ def create_app(
     async def db_ready() -> bool:
         return bool(await app.state.store.ping())
 
-    app.include_router(health_router({"kafka": kafka_ready, "db": db_ready}))
+    async def started() -> bool:
+        return bool(await app.state.startup.ready())
+
+    app.include_router(health_router({"kafka": kafka_ready, "db": db_ready, "started": started}))
     app.include_router(metrics_router())
     answer_503_when_store_unavailable(app)
     install_error_handling(app)

@@ -23,6 +23,7 @@ from shared.limits import install_limits
 from shared.logging import get_logger
 from shared.metrics import RequestCounter, metrics_router
 from shared.runtime import make_bus, make_store
+from shared.startup import Startup
 from shared.store.base import Store
 
 log = get_logger("ingest")
@@ -49,20 +50,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for repo in (app.state.postings, app.state.profiles):
-            await repo.ensure_indexes()
-        await app.state.audit.ensure_indexes()
         try:
             await publisher.start()
         except Exception as exc:  # writes are accepted while the bus is down; the relay catches up
             log.warning("publisher did not start; events wait in the outbox", error=repr(exc))
         await relay.start()
         relay.kick()  # publish what a previous process left pending
-        await app.state.loop.start()
+        await startup.start()  # the database may be down: then it is retried in the background
         log.info("ingest started", port=settings.port)
         try:
             yield
         finally:
+            await startup.stop()
             await app.state.loop.stop()
             await relay.stop(final_flush=True)
             try:
@@ -90,8 +89,19 @@ def create_app(
     app.state.loop = make_consumer_loop(
         bus, IngestHandler(app.state.postings, app.state.profiles), settings.consumer_group
     )
+
+    async def database_steps() -> None:
+        for repo in (app.state.postings, app.state.profiles):
+            await repo.ensure_indexes()
+        await app.state.audit.ensure_indexes()
+        await app.state.loop.start()
+
+    startup = Startup("ingest", database_steps)
+    app.state.startup = startup
     app.include_router(router)
-    app.include_router(health_router({"kafka": publisher.ping, "db": store.ping}))
+    app.include_router(
+        health_router({"kafka": publisher.ping, "db": store.ping, "started": startup.ready})
+    )
     app.include_router(metrics_router(refresh=outbox_refresh(relay.pending)))
     app.add_middleware(RequestCounter, service="ingest")
     answer_503_when_store_unavailable(app)

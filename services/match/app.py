@@ -25,6 +25,7 @@ from shared.health import answer_503_when_store_unavailable, health_router
 from shared.limits import install_limits
 from shared.metrics import metrics_router
 from shared.runtime import make_bus, make_store
+from shared.startup import Startup
 from shared.store.base import Store
 
 
@@ -50,12 +51,6 @@ def create_app(
         sweep = WiderSweep(
             processor, interval_s=settings.wider_sweep_interval_s, batch=settings.wider_sweep_batch
         )
-        await processor.setup()
-        await processor.rebuild()
-        # The index holds millions of small objects that never die; moving them out of the
-        # collector's generations keeps multi-second GC pauses out of event handling.
-        gc.collect()
-        gc.freeze()
         loop = ConsumerLoop(
             the_bus,
             group_id=settings.consumer_group,
@@ -65,12 +60,26 @@ def create_app(
         app.state.engine, app.state.store, app.state.loop = engine, the_store, loop
         app.state.wider, app.state.sweep = wider, sweep
         app.state.audit = AuditLog(the_store, "match")
-        await app.state.audit.ensure_indexes()
-        await loop.start()
-        await sweep.start()
+
+        async def database_steps() -> None:
+            """Index rebuilt from the database before the first event is scored against it."""
+            await processor.setup()
+            await processor.rebuild()
+            # The index holds millions of small objects that never die; moving them out of the
+            # collector's generations keeps multi-second GC pauses out of event handling.
+            gc.collect()
+            gc.freeze()
+            await app.state.audit.ensure_indexes()
+            await loop.start()
+            await sweep.start()
+
+        startup = Startup("match", database_steps)
+        app.state.startup = startup
+        await startup.start()  # the database may be down: then it is retried in the background
         try:
             yield
         finally:
+            await startup.stop()
             await sweep.stop()
             await loop.stop()
             await publisher.stop()
@@ -87,7 +96,10 @@ def create_app(
     async def db_ready() -> bool:
         return bool(await app.state.store.ping())
 
-    app.include_router(health_router({"kafka": kafka_ready, "db": db_ready}))
+    async def started() -> bool:
+        return bool(await app.state.startup.ready())
+
+    app.include_router(health_router({"kafka": kafka_ready, "db": db_ready, "started": started}))
     app.include_router(metrics_router())
     answer_503_when_store_unavailable(app)
     install_error_handling(app)

@@ -26,6 +26,7 @@ from shared.limits import install_limits
 from shared.logging import get_logger
 from shared.metrics import metrics_router
 from shared.runtime import make_bus, make_store
+from shared.startup import Startup
 from shared.store.base import Store
 from shared.topics import topic_specs
 
@@ -67,9 +68,7 @@ def create_app(
             await the_bus.ensure_topics(topic_specs(settings.topic_partitions))
         except Exception as exc:  # topics are normally created by `python -m shared.topics`
             log.warning("could not ensure topics", error=repr(exc))
-        await ensure_indexes(the_store)
         app.state.audit = AuditLog(the_store, "notify")
-        await app.state.audit.ensure_indexes()
         publisher = the_bus.publisher("notify")
         await publisher.start()
         handler = NotifyHandler(
@@ -80,11 +79,20 @@ def create_app(
         worker = DeliveryWorker(the_store, the_channels, publisher, settings, clock=clock)
         app.state.store, app.state.loop, app.state.worker = the_store, loop, worker
         app.state.publisher, app.state.channels, app.state.settings = publisher, the_channels, settings
-        await loop.start()
-        await worker.start()
+
+        async def database_steps() -> None:
+            await ensure_indexes(the_store)
+            await app.state.audit.ensure_indexes()
+            await loop.start()
+            await worker.start()
+
+        startup = Startup("notify", database_steps)
+        app.state.startup = startup
+        await startup.start()  # the database may be down: then it is retried in the background
         try:
             yield
         finally:
+            await startup.stop()
             await loop.stop()
             await worker.stop()
             await publisher.stop()
@@ -103,7 +111,10 @@ def create_app(
     async def db_ready() -> bool:
         return bool(await app.state.store.ping())
 
-    app.include_router(health_router({"kafka": kafka_ready, "db": db_ready}))
+    async def started() -> bool:
+        return bool(await app.state.startup.ready())
+
+    app.include_router(health_router({"kafka": kafka_ready, "db": db_ready, "started": started}))
     app.include_router(metrics_router())
     answer_503_when_store_unavailable(app)
     install_error_handling(app)
