@@ -44,6 +44,7 @@ async def ensure_indexes(store: Store) -> None:
     await deliveries.ensure_index([("status", 1), ("due_at", 1)])
     await deliveries.ensure_index([("profile_id", 1), ("status", 1), ("sent_at", 1)])
     await deliveries.ensure_index([("recommendation_id", 1)])
+    await store.collection(d.CAP_SLOTS).ensure_index([("profile_id", 1), ("day", 1)])
 
 
 def create_app(

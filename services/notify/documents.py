@@ -3,6 +3,13 @@
 * ``recommendations``: ``_id = "<profile_id>:<posting_id>"``, inserted once ever; the inbox.
 * ``deliveries``: ``_id = "<profile_id>:<posting_id>:<channel>"``, inserted once ever; a push.
 * ``contacts``: ``_id = profile_id``; how to reach a seeker, replaced only by a newer version.
+* ``delivery_claims``: ``_id = "<delivery_id>#<n>"``, the n-th claim of a delivery by a worker.
+* ``cap_slots``: ``_id = "<profile_id>:<local day>:<n>"``, the n-th push of that seeker's day.
+
+The last two exist because FerretDB 1.x applies a conditional update as read, modify, write
+back: two notify processes could both "win" ``pending -> sending``, or both count two pushes
+today and both send a third. An insert of an existing ``_id`` fails on the database's unique
+index whatever the number of processes, so whoever inserts a claim or a slot owns it.
 
 Ids are the idempotency: a replayed event tries the same insert and is told it already exists.
 Times are stored as aware UTC datetimes; ``as_utc`` repairs the naive ones MongoDB hands back.
@@ -18,6 +25,8 @@ from shared.events import ContactView, MatchView
 RECOMMENDATIONS = "recommendations"
 DELIVERIES = "deliveries"
 CONTACTS = "contacts"
+CLAIMS = "delivery_claims"
+CAP_SLOTS = "cap_slots"
 
 PENDING = "pending"
 SENDING = "sending"
@@ -122,4 +131,23 @@ def delivery_doc(profile_id: str, posting_id: str, channel: str, *, now: datetim
         "lease_until": None,
         "provider_id": None,
         "dead_letter_pending": False,
+    }
+
+
+def claim_doc(delivery_id: str, n: int, *, now: datetime) -> dict[str, Any]:
+    """The n-th claim of a delivery. Never deleted: a worker that read the delivery before an
+    earlier claim finished must find that claim's id taken, not free again."""
+    return {"_id": f"{delivery_id}#{n}", "delivery_id": delivery_id, "at": now}
+
+
+def cap_slot_doc(profile_id: str, day: str, n: int, posting_id: str, *, now: datetime) -> dict[str, Any]:
+    """Push number n (from 0) of a seeker's local day, taken by one recommendation (all of its
+    channels: the SMS and the WeChat copy of one recommendation count once)."""
+    return {
+        "_id": f"{profile_id}:{day}:{n}",
+        "profile_id": profile_id,
+        "day": day,
+        "n": n,
+        "posting_id": posting_id,
+        "at": now,
     }

@@ -1,9 +1,17 @@
 """The delivery worker: every tick, take due pending deliveries, apply the rules, send.
 
-A delivery is *claimed* (pending -> sending, with a lease) by a conditional update before it is
-sent, so two workers never send the same one; a claim whose lease ran out (the worker died
-mid-send) returns to pending. The gateway's idempotency key, the delivery id, absorbs the rare
-duplicate that recovery can cause. A delivery that has failed for good becomes ``dead`` with a
+A delivery is *claimed* before it is sent, so two workers (two notify processes) never send the
+same one: the worker inserts the claim document ``<delivery id>#<n>`` (n: the delivery's claims
+so far), which only one inserter can create, then moves the delivery pending -> sending with a
+lease and n + 1. A claim whose lease ran out (the worker died mid-send) returns the delivery to
+pending for the next claim. The gateway's idempotency key, the delivery id, absorbs the
+duplicate that such a recovery causes when the dead worker's send did reach the gateway.
+
+The daily cap is counted the same way: before sending, the recommendation takes one of the
+seeker's ``daily_cap`` slots of the local day (``cap_slots``, an insert per slot); when all are
+taken by other recommendations the delivery waits for the next morning. A slot is kept once
+taken, even if that send later fails for good: the cap is never exceeded, at the price of a
+push fewer that day after a permanent failure. A delivery that has failed for good becomes ``dead`` with a
 ``dead_letter_pending`` mark set in the same write; the dead-letter event is published after
 and the mark cleared, so an outage of the bus delays the event but never loses it.
 
@@ -30,11 +38,12 @@ from services.notify.invitations import INVITATION, render_invitation
 from services.notify.outbox import DEAD_LETTERS, FEEDBACK, notify_relay
 from services.notify.render import render_text
 from services.notify.rules import (
+    Deferral,
     Rules,
     backoff_s,
     deferral,
     in_quiet_hours,
-    local_day_bounds,
+    next_morning,
     quiet_hours_end,
 )
 from services.notify.settings import NotifySettings
@@ -73,6 +82,8 @@ class DeliveryWorker:
         self.deliveries = store.collection(d.DELIVERIES)
         self.recommendations = store.collection(d.RECOMMENDATIONS)
         self.contacts = store.collection(d.CONTACTS)
+        self.claims = store.collection(d.CLAIMS)
+        self.cap_slots = store.collection(d.CAP_SLOTS)
         self._channels = channels
         self.outbox = notify_relay(store, publisher, now=clock, batch=settings.worker_batch)
         self._settings = settings
@@ -154,10 +165,7 @@ class DeliveryWorker:
             ):
                 DELIVERIES.labels(delivery["channel"], "deferred_quiet_hours").inc()
             return 0
-        lease_until = now + timedelta(seconds=self._settings.lease_s)
-        if not await self.deliveries.update(
-            did, set={"status": d.SENDING, "lease_until": lease_until}, where={"status": d.PENDING}
-        ):
+        if not await self._claim(delivery, now):
             return 0  # another worker took it
         rec = await self.recommendations.get(delivery["recommendation_id"])
         contact = await self.contacts.get(delivery["profile_id"])
@@ -168,8 +176,9 @@ class DeliveryWorker:
         assert contact is not None
 
         channel_name = delivery["channel"]
-        pushed = await self._pushed_today(delivery["profile_id"], delivery["posting_id"], now)
-        wait = deferral(now, channel_name, pushed, self._rules)
+        wait = deferral(now, channel_name, 0, self._rules)  # quiet hours; the cap is a slot below
+        if wait is None and not await self._take_cap_slot(delivery["profile_id"], delivery["posting_id"], now):
+            wait = Deferral(next_morning(now, self._rules), "daily_cap")
         if wait is not None:
             await self.deliveries.update(
                 did,
@@ -217,12 +226,35 @@ class DeliveryWorker:
         )
         return 0
 
-    async def _pushed_today(self, profile_id: str, posting_id: str, now: datetime) -> int:
-        start, end = local_day_bounds(now, self._rules.tz)
-        sent = await self.deliveries.find(
-            {"profile_id": profile_id, "status": d.SENT, "sent_at": {"$gte": start, "$lt": end}}
+    async def _claim(self, delivery: dict[str, Any], now: datetime) -> bool:
+        """Own this delivery's next claim (an insert only one worker can make), then mark it sending."""
+        did = delivery["_id"]
+        n = int(delivery.get("claims", 0))
+        if not await self.claims.insert(d.claim_doc(did, n, now=now)):
+            return False
+        lease_until = now + timedelta(seconds=self._settings.lease_s)
+        return await self.deliveries.update(
+            did,
+            set={"status": d.SENDING, "lease_until": lease_until, "claims": n + 1},
+            where={"status": d.PENDING},
         )
-        return len({s["posting_id"] for s in sent} - {posting_id})
+
+    async def _take_cap_slot(self, profile_id: str, posting_id: str, now: datetime) -> bool:
+        """True if this recommendation holds, or now took, one of the seeker's slots of today."""
+        day = now.astimezone(self._rules.tz).date().isoformat()
+        slots = await self.cap_slots.find({"profile_id": profile_id, "day": day})
+        if any(s.get("posting_id") == posting_id for s in slots):
+            return True  # its other channel, or this one before a retry or a crash, took it
+        taken = {int(s["n"]) for s in slots}
+        for n in range(self._rules.daily_cap):
+            if n in taken:
+                continue
+            if await self.cap_slots.insert(d.cap_slot_doc(profile_id, day, n, posting_id, now=now)):
+                return True
+            slot = await self.cap_slots.get(f"{profile_id}:{day}:{n}")  # taken meanwhile: by whom?
+            if slot is not None and slot.get("posting_id") == posting_id:
+                return True
+        return False
 
     def _message(
         self, delivery: dict[str, Any], rec: dict[str, Any], contact: dict[str, Any]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from services.notify import documents as d
@@ -187,3 +188,59 @@ async def test_unexpected_channel_exception_is_retried_not_fatal() -> None:
     await rig.worker.run_once()
     doc = await rig.delivery()
     assert doc["status"] == "pending" and doc["attempts"] == 1 and "bug" in str(doc["last_error"])
+
+
+class _SlowChannel(FakeChannel):
+    """Yields to the event loop inside every send, so two workers' ticks interleave."""
+
+    async def send(self, msg: object) -> str:  # type: ignore[override]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return await super().send(msg)  # type: ignore[arg-type]
+
+
+async def test_two_workers_together_push_exactly_the_daily_cap_and_nothing_twice() -> None:
+    rig = Rig(daily_cap=2)
+    sms = _SlowChannel("sms")
+    workers = [
+        DeliveryWorker(rig.store, {"sms": sms}, rig.publisher, rig.settings, clock=rig.clock, rand=lambda: 1.0)
+        for _ in range(2)
+    ]
+    await rig.handler.handle(contact_event(channels=["inbox", "sms"]))
+    for posting in ("j1", "j2", "j3", "j4", "j5"):
+        await rig.handler.handle(match_event(posting_id=posting))
+    per_day = []
+    for day in (10, 11, 12):
+        rig.clock.now = datetime(2026, 3, day, 2, 0, tzinfo=UTC)
+        before = len(sms.sent)
+        await asyncio.gather(*(w.run_once() for w in workers))
+        per_day.append(len(sms.sent) - before)
+    assert per_day == [2, 2, 1]
+    keys = [m.delivery_id for m in sms.sent]
+    assert sorted(keys) == sorted(f"p1:j{i}:sms" for i in range(1, 6))  # each exactly once
+
+
+async def test_a_worker_holding_a_stale_copy_of_a_delivery_another_claimed_does_not_send_it() -> None:
+    rig = Rig()
+    await rig.handler.handle(contact_event())
+    await rig.handler.handle(match_event())
+    stale = await rig.delivery()  # read by a second worker before the first one claims it
+    other = rig._worker()
+    await other.run_once()
+    assert rig.sms.calls == 1
+    await rig.worker._process(dict(stale))
+    assert rig.sms.calls == 1  # its claim #0 was taken: nothing sent again
+
+
+async def test_a_crash_mid_send_resends_under_the_same_idempotency_key_after_the_lease() -> None:
+    rig = Rig(lease_s=30)
+    await rig.handler.handle(contact_event())
+    await rig.handler.handle(match_event())
+    # a worker claimed it, its send reached the gateway, and it died before recording "sent"
+    assert await rig.worker._claim(await rig.delivery(), rig.clock())
+    rig.clock.advance(seconds=31)
+    survivor = rig._worker()
+    await survivor.run_once()
+    doc = await rig.delivery()
+    assert doc["status"] == "sent" and doc["claims"] == 2
+    assert [m.delivery_id for m in rig.sms.sent] == ["p1:j1:sms"]  # the key the gateway dedupes on
