@@ -25,6 +25,10 @@
 #                     rewrites eval-results.json and docs/quality.md
 #   make bench        benchmarks (bench/; today the match index at 10k/100k/1M, minutes);
 #                     BENCH_ARGS passes options, e.g. BENCH_ARGS='--sizes 10000 --queries 50'
+#   make chaos        faults on the real local-process stack (chaos/, ~15 min, not part of `make test`):
+#                     kill -9 of each service, of Kafka, of FerretDB, a start while the database is
+#                     down, two notify workers under the daily cap; prints the table, writes
+#                     chaos-results.json; CHAOS_ARGS passes options (`python -m chaos --help`)
 #   make clean-state  stop the infra and delete ./var
 
 SHELL := bash
@@ -38,7 +42,7 @@ DEVSTACK := $(PY) scripts/devstack.py
 
 COMPOSE := $(PY) scripts/composestack.py
 
-.PHONY: help venv infra-fetch run stack infra-up infra-down test lint schemas eval bench clean-state \
+.PHONY: help venv infra-fetch run stack infra-up infra-down test lint schemas eval bench chaos clean-state \
 	compose-tools compose-up compose-down compose-build compose-config browser-tools
 
 help:
@@ -107,6 +111,9 @@ eval: venv
 
 bench: venv
 	$(PY) -m bench $(BENCH_ARGS)
+
+chaos: venv infra-fetch
+	$(PY) -m chaos $(CHAOS_ARGS)
 
 clean-state:
 	bash scripts/kafka.sh stop

@@ -277,26 +277,35 @@ class DevStack:
         return env
 
     def start_service(
-        self, name: str, env: Mapping[str, str] | None = None, timeout: float = 60.0
+        self,
+        name: str,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 60.0,
+        *,
+        instance: str | None = None,
+        port: int | None = None,
     ) -> subprocess.Popen[bytes]:
         """Run ``python -m services.<name>`` and wait until its /healthz answers 200.
 
-        Output is appended to ``var/logs/<name>.log``. Raises if the port is already taken,
+        Output is appended to ``var/logs/<instance>.log``. Raises if the port is already taken,
         or if the process exits or stays unhealthy for ``timeout`` seconds (with the log tail).
+        ``instance`` and ``port`` run a second process of one service (the chaos run's second
+        notify worker); it is then known, killed and stopped under ``instance``.
         """
         self._hold_ports()
-        port = SERVICE_PORTS[name]
-        running = self.services.get(name)
+        port = port or SERVICE_PORTS[name]
+        key = instance or name
+        running = self.services.get(key)
         if running is not None and running.poll() is None:
-            raise RuntimeError(f"{name} is already running (pid {running.pid})")
+            raise RuntimeError(f"{key} is already running (pid {running.pid})")
         if port_open(HOST, port):
-            raise RuntimeError(f"{name}: {HOST}:{port} is already taken by another process")
+            raise RuntimeError(f"{key}: {HOST}:{port} is already taken by another process")
         prefix = name.upper()
         defaults = {f"{prefix}_HOST": HOST, f"{prefix}_PORT": str(port)}
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.log_dir / f"{name}.log"
+        log_path = self.log_dir / f"{key}.log"
         with log_path.open("ab") as log:
-            log.write(f"\n--- devstack: starting {name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+            log.write(f"\n--- devstack: starting {key} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
             log.flush()
             proc = subprocess.Popen(
                 [self.python, "-m", f"services.{name}"],
@@ -309,18 +318,18 @@ class DevStack:
                 # then stops the services once, in order.
                 process_group=0,
             )
-        self.services[name] = proc
+        self.services[key] = proc
         deadline = time.monotonic() + timeout
         while not healthz_ok(port):
             if proc.poll() is not None:
                 raise RuntimeError(
-                    f"{name} exited with code {proc.returncode} during start-up; "
+                    f"{key} exited with code {proc.returncode} during start-up; "
                     f"last lines of {log_path}:\n{_log_tail(log_path)}"
                 )
             if time.monotonic() > deadline:
-                self.kill_service(name, signal.SIGKILL)
+                self.kill_service(key, signal.SIGKILL)
                 raise RuntimeError(
-                    f"{name}: no 200 from /healthz on port {port} within {timeout:.0f}s; "
+                    f"{key}: no 200 from /healthz on port {port} within {timeout:.0f}s; "
                     f"last lines of {log_path}:\n{_log_tail(log_path)}"
                 )
             time.sleep(0.2)

@@ -98,4 +98,4 @@ async def test_bad_requests_are_4xx_never_500(service: Service) -> None:
 async def test_health_and_readiness(service: Service) -> None:
     assert (await service.http.get("/healthz")).json() == {"status": "ok"}
     r = await service.http.get("/readyz")
-    assert r.status_code == 200 and r.json()["checks"] == {"kafka": True, "db": True}
+    assert r.status_code == 200 and r.json()["checks"] == {"kafka": True, "db": True, "started": True}
