@@ -100,8 +100,11 @@ async def generate(
     await asyncio.gather(*(one(i, *step) for i, step in enumerate(plan)))
 
 
-async def gateway_sends(client: httpx.AsyncClient) -> Counter[tuple[str, str]]:
-    """(profile, posting) -> SMS the fake gateway accepted (it keeps one per idempotency key)."""
+async def gateway_sends(
+    client: httpx.AsyncClient, resent: Counter[tuple[str, str]] | None = None
+) -> Counter[tuple[str, str]]:
+    """(profile, posting) -> SMS the fake gateway accepted (it keeps one per idempotency key);
+    ``resent`` gets, per pair, the requests that repeated a key (resends it absorbed)."""
     r = await client.get(f"{url('gateway')}/messages", params={"limit": 10_000})
     r.raise_for_status()
     sends: Counter[tuple[str, str]] = Counter()
@@ -110,6 +113,8 @@ async def gateway_sends(client: httpx.AsyncClient) -> Counter[tuple[str, str]]:
         parts = key.split(":")
         if m.get("channel") == "sms" and len(parts) == 3:
             sends[(parts[0], parts[1])] += 1
+            if resent is not None:
+                resent[(parts[0], parts[1])] += int(m.get("repeats", 0))
     return sends
 
 
@@ -151,7 +156,8 @@ async def account(client: httpx.AsyncClient, load: Load, *, sms_cap: int | None 
     """The row's counts (see the module docstring). ``sms_cap``: each seeker must have exactly
     min(cap, expected) SMS — a missing one is lost, one beyond is duplicated (the cap broken)."""
     expected = load.expected()
-    sends = await gateway_sends(client)
+    resent: Counter[tuple[str, str]] = Counter()
+    sends = await gateway_sends(client, resent)
     counts = Counter[str]()
     gate = asyncio.Semaphore(8)
 
@@ -193,6 +199,7 @@ async def account(client: httpx.AsyncClient, load: Load, *, sms_cap: int | None 
         "profiles_stored": counts["stored"],
         "pairs_matched": counts["matched"],
         "unexpected": counts["unexpected"],
+        "resends_absorbed": sum(n for (pid, _j), n in resent.items() if pid in expected),
         "refused": dict(load.refused),
     }
     if sms_cap is not None:

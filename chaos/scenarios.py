@@ -113,7 +113,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("kill -9 ferretdb", kill_infra("ferretdb")),
         Scenario("start while db down", start_while_db_down),
         Scenario(
-            "2 notify, cap 2, kill -9 one",
+            "kill -9 1 of 2 notify (cap 2)",
             kill_service("notify2"),
             services=(*PIPELINE, "notify2"),
             env={"NOTIFY_DAILY_CAP": "2"},

@@ -3,9 +3,10 @@
 ``POST /send``   ``{"to": "<phone>", "text": "...", "idempotency_key": "..."}``
 ``POST /wechat`` ``{"openid": "...", "text": "...", "idempotency_key": "..."}``
     Both answer ``{"status": "accepted", "id": "..."}``. A repeated idempotency key (per
-    channel) answers the first answer again and stores nothing. Accepted messages go to an
-    in-memory list and are appended to a JSONL file (``GATEWAY_JSONL``), which is read back
-    at start-up, so idempotency survives a restart.
+    channel) answers the first answer again and stores nothing, only counts the repeat on the
+    first message (``repeats``, in memory: the chaos runs read it to see resends absorbed).
+    Accepted messages go to an in-memory list and are appended to a JSONL file
+    (``GATEWAY_JSONL``), which is read back at start-up, so idempotency survives a restart.
 ``POST /inbound`` ``{"from": "<phone>", "text": "1"}``: a seeker's text to the service number.
     Recorded (channel ``sms-in``) and handed to ``GATEWAY_INBOUND_URL`` (notify's
     ``/v1/sms/inbound``) with ``GATEWAY_INBOUND_KEY``; the text notify answers is sent back to
@@ -70,6 +71,7 @@ class Outbox:
         self.path = path
         self.messages: list[dict[str, Any]] = []
         self.by_key: dict[tuple[str, str], str] = {}
+        self.repeats: dict[str, int] = {}  # message id -> requests repeating its idempotency key
         if path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
                 if line.strip():
@@ -82,7 +84,9 @@ class Outbox:
 
     def accept(self, channel: str, to: str, text: str, idempotency_key: str | None) -> Accepted:
         if idempotency_key and (channel, idempotency_key) in self.by_key:
-            return Accepted(id=self.by_key[(channel, idempotency_key)])
+            first = self.by_key[(channel, idempotency_key)]
+            self.repeats[first] = self.repeats.get(first, 0) + 1
+            return Accepted(id=first)
         record: dict[str, Any] = {
             "id": uuid.uuid4().hex,
             "channel": channel,
@@ -99,6 +103,7 @@ class Outbox:
 
     def clear(self) -> None:
         self.messages.clear()
+        self.repeats.clear()
         self.by_key.clear()
         self.path.unlink(missing_ok=True)
 
@@ -162,7 +167,8 @@ def create_app(
         to: str | None = None, limit: int = Query(default=100, ge=1, le=10_000)
     ) -> list[dict[str, Any]]:
         newest_first = reversed(outbox.messages)
-        return [m for m in newest_first if to is None or m["to"] == to][:limit]
+        chosen = [m for m in newest_first if to is None or m["to"] == to][:limit]
+        return [{**m, "repeats": outbox.repeats.get(m["id"], 0)} for m in chosen]
 
     @app.delete("/messages")
     async def clear_messages() -> dict[str, str]:

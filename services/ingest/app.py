@@ -99,9 +99,7 @@ def create_app(
     startup = Startup("ingest", database_steps)
     app.state.startup = startup
     app.include_router(router)
-    app.include_router(
-        health_router({"kafka": publisher.ping, "db": store.ping, "started": startup.ready})
-    )
+    app.include_router(health_router({"kafka": publisher.ping, "db": store.ping, "started": startup.ready}))
     app.include_router(metrics_router(refresh=outbox_refresh(relay.pending)))
     app.add_middleware(RequestCounter, service="ingest")
     answer_503_when_store_unavailable(app)

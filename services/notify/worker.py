@@ -177,7 +177,8 @@ class DeliveryWorker:
 
         channel_name = delivery["channel"]
         wait = deferral(now, channel_name, 0, self._rules)  # quiet hours; the cap is a slot below
-        if wait is None and not await self._take_cap_slot(delivery["profile_id"], delivery["posting_id"], now):
+        pair = (delivery["profile_id"], delivery["posting_id"])
+        if wait is None and not await self._take_cap_slot(*pair, now):
             wait = Deferral(next_morning(now, self._rules), "daily_cap")
         if wait is not None:
             await self.deliveries.update(

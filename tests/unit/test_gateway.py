@@ -33,4 +33,5 @@ def test_accepted_messages_are_kept_and_deduplicated(tmp_path: Path) -> None:
         first = client.post("/send", json=body).json()
         assert client.post("/send", json=body).json() == first
         assert [m["id"] for m in client.get("/messages").json()] == [first["id"]]
+        assert client.get("/messages").json()[0]["repeats"] == 1  # the resend was seen, not stored
     assert len((tmp_path / "m.jsonl").read_text(encoding="utf-8").splitlines()) == 1

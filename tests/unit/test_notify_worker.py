@@ -203,7 +203,7 @@ async def test_two_workers_together_push_exactly_the_daily_cap_and_nothing_twice
     rig = Rig(daily_cap=2)
     sms = _SlowChannel("sms")
     workers = [
-        DeliveryWorker(rig.store, {"sms": sms}, rig.publisher, rig.settings, clock=rig.clock, rand=lambda: 1.0)
+        DeliveryWorker(rig.store, {"sms": sms}, rig.publisher, rig.settings, clock=rig.clock)
         for _ in range(2)
     ]
     await rig.handler.handle(contact_event(channels=["inbox", "sms"]))
