@@ -4,6 +4,7 @@ drain, the accounting. Each returns one row of the table."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 
 from chaos.load import Load, account, drain, generate
-from chaos.stack import PIPELINE, ChaosStack, ready, status_of
+from chaos.stack import PIPELINE, ChaosStack, get_text, ready, status_of
 
 RECOVERY_LIMIT_S = 30.0
 
@@ -70,6 +71,27 @@ def kill_service(name: str) -> Fault:
     return act
 
 
+def kill_notify_mid_send(stack: ChaosStack, o: Options) -> Outcome:
+    """SIGKILL notify right after the gateway accepted one of its SMS, before the answer (the
+    gateway answers ``GATEWAY_REPLY_DELAY_S`` late): the message is out, the delivery is still
+    ``sending``. The restarted worker retries it after the lease, under the same idempotency key."""
+    last = latest_message_id()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and latest_message_id() == last:
+        time.sleep(0.02)
+    stack.kill("notify")
+    mid_send = time.monotonic() < deadline
+    time.sleep(o.down_s)
+    out = _restart(stack, lambda: stack.start("notify"))
+    out.notes["killed_after_an_accepted_send"] = mid_send
+    return out
+
+
+def latest_message_id() -> str | None:
+    messages = json.loads(get_text("gateway", "/messages?limit=1") or "[]")
+    return str(messages[0]["id"]) if messages else None
+
+
 def kill_infra(infra: str) -> Fault:
     def act(stack: ChaosStack, o: Options) -> Outcome:
         stack.kill_infra(infra)
@@ -108,7 +130,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("none", lambda stack, o: Outcome(recovery_s=0.0, restart_s=0.0)),
         Scenario("kill -9 ingest", kill_service("ingest")),
         Scenario("kill -9 match", kill_service("match")),
-        Scenario("kill -9 notify", kill_service("notify")),
+        Scenario("kill -9 notify", kill_notify_mid_send),
         Scenario("kill -9 kafka", kill_infra("kafka")),
         Scenario("kill -9 ferretdb", kill_infra("ferretdb")),
         Scenario("start while db down", start_while_db_down),

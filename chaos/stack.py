@@ -28,6 +28,7 @@ from devstack import HOST, SERVICE_PORTS, DevStack  # noqa: E402
 
 PIPELINE = ("ingest", "match", "notify")
 SECOND_NOTIFY_PORT = 8013
+GATEWAY_REPLY_DELAY_S = 0.15
 
 
 def url(name: str) -> str:
@@ -54,6 +55,14 @@ def status_of(name: str, path: str, timeout: float = 5.0) -> int:
         return 0
 
 
+def get_text(name: str, path: str, timeout: float = 5.0) -> str | None:
+    try:
+        with urllib.request.urlopen(f"{url(name)}{path}", timeout=timeout) as resp:
+            return str(resp.read().decode())
+    except (OSError, urllib.error.URLError):
+        return None
+
+
 class ChaosStack:
     def __init__(self, admin_key: str) -> None:
         self.ds = DevStack()
@@ -68,7 +77,13 @@ class ChaosStack:
     def up(self) -> None:
         self.ds.ensure_infra()
         self.gateway_jsonl.parent.mkdir(parents=True, exist_ok=True)
-        self.ds.start_service("gateway", {"GATEWAY_HOST": HOST, "GATEWAY_JSONL": str(self.gateway_jsonl)})
+        gateway = {
+            "GATEWAY_HOST": HOST,
+            "GATEWAY_JSONL": str(self.gateway_jsonl),
+            # A carrier's answer takes a while; a notify killed meanwhile has sent without knowing.
+            "GATEWAY_REPLY_DELAY_S": str(GATEWAY_REPLY_DELAY_S),
+        }
+        self.ds.start_service("gateway", gateway)
 
     def down(self) -> None:
         self.ds.stop_all()

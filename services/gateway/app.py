@@ -16,11 +16,13 @@
 ``GET /healthz``
 
 ``GATEWAY_FAIL_RATE`` (0..1) answers that share of sends with 503 before accepting them, so
-that the caller's retries get exercised.
+that the caller's retries get exercised. ``GATEWAY_REPLY_DELAY_S`` answers an accepted send that
+much later, as a slow carrier does: long enough for a caller to die after its message went out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import uuid
@@ -127,16 +129,21 @@ def create_app(
         if fail_rate and rng.random() < fail_rate:
             raise HTTPException(status_code=503, detail="simulated gateway outage")
 
-    # Handlers are async without awaits, so check-then-store cannot interleave.
+    async def reply(accepted: Accepted) -> Accepted:
+        if settings.reply_delay_s:
+            await asyncio.sleep(settings.reply_delay_s)
+        return accepted
+
+    # No await between the check and the store of ``accept``, so two sends cannot interleave there.
     @app.post("/send")
     async def send_sms(req: SmsRequest) -> Accepted:
         maybe_fail()
-        return outbox.accept("sms", req.to, req.text, req.idempotency_key)
+        return await reply(outbox.accept("sms", req.to, req.text, req.idempotency_key))
 
     @app.post("/wechat")
     async def send_wechat(req: WechatRequest) -> Accepted:
         maybe_fail()
-        return outbox.accept("wechat", req.openid, req.text, req.idempotency_key)
+        return await reply(outbox.accept("wechat", req.openid, req.text, req.idempotency_key))
 
     @app.post("/inbound")
     async def inbound(req: InboundRequest) -> InboundForwarded:

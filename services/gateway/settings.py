@@ -21,6 +21,9 @@ class GatewaySettings(BaseSettings):
     port: int = Field(default=8025, ge=1, le=65535)
     # Share of sends answered 503 before being accepted, to exercise notify's retries.
     fail_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    # Seconds between accepting a send and answering it: a caller killed in between has had its
+    # message sent without learning so (the crash mid-send of the chaos runs).
+    reply_delay_s: float = Field(default=0.0, ge=0.0, le=10.0)
     # Accepted messages, appended as JSON lines and read back at start (idempotency survives).
     jsonl: Path = Path("var/gateway/messages.jsonl")
     # Where inbound texts (a seeker replying 1/2) go: notify's POST /v1/sms/inbound; unset: kept only.
