@@ -42,7 +42,12 @@ def _text(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
-NEEDS = {"kill -9 kafka": "kafka", "kill -9 ferretdb": "ferretdb", "start while db down": "ferretdb"}
+NEEDS = {
+    "kill -9 kafka": "kafka",
+    "kill -9 ferretdb": "ferretdb",
+    "kill -9 postgresql": "postgres",
+    "start while db down": "ferretdb",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -133,6 +133,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("kill -9 notify", kill_notify_mid_send),
         Scenario("kill -9 kafka", kill_infra("kafka")),
         Scenario("kill -9 ferretdb", kill_infra("ferretdb")),
+        Scenario("kill -9 postgresql", kill_infra("postgres")),
         Scenario("start while db down", start_while_db_down),
         Scenario(
             "kill -9 1 of 2 notify (cap 2)",

@@ -170,11 +170,15 @@ class ChaosStack:
                 return
             time.sleep(0.05)
 
-    def start_infra(self, infra: str) -> None:
+    def start_infra(self, infra: str, attempts: int = 10) -> None:
+        """Start it again. PostgreSQL refuses while the killed postmaster's backends still hold
+        its shared memory (they exit once they notice it died), hence a few attempts."""
         env = {**os.environ, "CHUNFENG_STORE_BACKEND": self.ds.store_backend}
-        subprocess.run(
-            ["bash", str(ROOT / "scripts" / f"{infra}.sh"), "start", str(self.ds.var / infra)],
-            check=True,
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )
+        command = ["bash", str(ROOT / "scripts" / f"{infra}.sh"), "start", str(self.ds.var / infra)]
+        for attempt in range(attempts):
+            done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if done.returncode == 0:
+                return
+            if attempt == attempts - 1:
+                raise RuntimeError(f"{infra} did not start again: {done.stderr.decode()[-2000:]}")
+            time.sleep(1)
