@@ -64,12 +64,13 @@ def create_app(
         async def database_steps() -> None:
             """Index rebuilt from the database before the first event is scored against it."""
             await processor.setup()
+            await app.state.audit.ensure_indexes()
+            # Last to touch the database: a failure after the index is loaded would load it twice.
             await processor.rebuild()
             # The index holds millions of small objects that never die; moving them out of the
             # collector's generations keeps multi-second GC pauses out of event handling.
             gc.collect()
             gc.freeze()
-            await app.state.audit.ensure_indexes()
             await loop.start()
             await sweep.start()
 
