@@ -195,6 +195,7 @@ def run(
     return {
         "fault": scenario.fault,
         **row,
+        "server_errors": server_errors(row),
         "recovery_s": None if recovery is None else round(recovery, 1),
         "restart_s": None if outcome.restart_s is None else round(outcome.restart_s, 1),
         "drain_s": round(drain_s, 1),
@@ -211,4 +212,11 @@ def passed(row: dict[str, Any]) -> bool:
         and recovery is not None
         and recovery <= RECOVERY_LIMIT_S
         and row.get("started_not_ready_then_ready", True) is True
+        and not server_errors(row)
     )
+
+
+def server_errors(row: dict[str, Any]) -> int:
+    """Answers 5xx other than 503: an outage must be a 503 to retry, never a 500."""
+    refused = row.get("refused", {})
+    return sum(n for code, n in refused.items() if code.isdigit() and int(code) >= 500 and code != "503")

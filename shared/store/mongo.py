@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequenc
 from typing import Any, ParamSpec, TypeVar
 
 from pymongo import AsyncMongoClient, ReplaceOne
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
 from shared.store.base import Collection, Doc, Sort, Store, StoreUnavailable, Where
 
@@ -43,8 +43,20 @@ def _unavailable_on_connection_failure(
             return await fn(*args, **kwargs)
         except ConnectionFailure as exc:  # server selection timeouts and lost connections
             raise StoreUnavailable(f"database unreachable: {exc.__class__.__name__}") from exc
+        except OperationFailure as exc:
+            if backend_down(exc):
+                raise StoreUnavailable(f"database backend unreachable: {exc.code}") from exc
+            raise
 
     return wrapper
+
+
+def backend_down(exc: OperationFailure) -> bool:
+    """FerretDB answers ``InternalError`` (code 1) when the PostgreSQL (or SQLite) under it fails,
+    e.g. ``failed to connect to `user=ferretdb …`: … the database system is not yet accepting
+    connections``: the database is unavailable (a 503 to retry, found by ``make chaos`` killing
+    PostgreSQL), not a bad request. MongoDB does not use that code for a client's mistake."""
+    return exc.code == 1 or (exc.details or {}).get("codeName") == "InternalError"
 
 
 class _DocumentLocks:
@@ -170,8 +182,11 @@ class MongoStore(Store):
         return MongoCollection(self._db[name], self._locks)
 
     async def ping(self) -> bool:
+        """True when a query reaches the data: FerretDB answers ``ping`` by itself even while
+        the PostgreSQL under it is down, so the readiness check also lists the collections."""
         try:
             await self._client.admin.command("ping")
+            await self._db.list_collection_names()
             return True
         except PyMongoError:
             return False

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pymongo.errors import OperationFailure
 
 from services.ingest.app import create_app
 from shared.bus.memory import MemoryBus
 from shared.store.base import Collection, StoreUnavailable
 from shared.store.memory import MemoryStore
-from shared.store.mongo import MongoStore
+from shared.store.mongo import MongoStore, _unavailable_on_connection_failure
 from tests.examples import example
 from tests.unit.fakes import ADMIN, admin_keyring
 
@@ -72,3 +73,26 @@ def test_ingest_answers_503_while_the_database_is_down() -> None:
         assert client.get("/v1/profiles").status_code == 503
         store.down = False
         assert client.get("/v1/profiles").json()["total"] == 1  # nothing half-written
+
+
+async def test_ferretdbs_internal_error_from_its_backend_is_store_unavailable_and_others_are_not() -> None:
+    """FerretDB reports a PostgreSQL outage as an OperationFailure (code 1), not a lost connection."""
+    raised: list[Exception] = []
+
+    @_unavailable_on_connection_failure
+    async def call() -> None:
+        raise raised[-1]
+
+    raised.append(
+        OperationFailure(
+            "failed to connect to `user=ferretdb database=ferretdb`: the database system is not yet "
+            "accepting connections (SQLSTATE 57P03)",
+            code=1,
+            details={"ok": 0.0, "code": 1, "codeName": "InternalError"},
+        )
+    )
+    with pytest.raises(StoreUnavailable):
+        await call()
+    raised.append(OperationFailure("unknown operator: $foo", code=2, details={"codeName": "BadValue"}))
+    with pytest.raises(OperationFailure):
+        await call()
