@@ -4,13 +4,14 @@ exactly and no delivery goes out twice.
 Why on the real store: FerretDB 1.x applies a conditional update as read-modify-write, so the old
 claim (``pending -> sending`` where pending) and the old cap (count today's sends, then send)
 could both be won by two processes at once; the in-process lock of the store adapter cannot see
-across processes. The SMS go to notify's file sink here, which (unlike the gateway) does not
-deduplicate, so a delivery sent twice shows as two lines.
+across processes. The SMS go to the fake gateway, which answers 0.3 s after accepting (as a
+carrier does): with the old "count, then send, then mark sent", two workers each sending one of a
+seeker's recommendations both counted none sent and a cap of 1 became 2. A delivery sent twice
+shows as a repeat of its idempotency key in the gateway's record.
 """
 
 from __future__ import annotations
 
-import json
 import signal
 import uuid
 from collections import Counter
@@ -22,30 +23,34 @@ import pytest
 from chaos.data import cell_counties, posting_json, profile_json
 from tests.integration.conftest import INGEST, NOTIFY, LocalStack, Stack, wait_for
 
-CAP = 2
+CAP = 1
 POSTINGS = 4
 SEEKERS = 6
 
 
 def test_two_notify_workers_push_exactly_the_daily_cap_and_no_delivery_twice(
-    stack: Stack, http: httpx.Client
+    stack: Stack, http: httpx.Client, tmp_path: Path
 ) -> None:
     if not isinstance(stack, LocalStack):
         pytest.skip("starts a second notify process beside the stack's: local-process stack only")
+    gateway = "http://127.0.0.1:8025"
     env = {
         **stack.env,
+        "NOTIFY_SMS_GATEWAY_URL": f"{gateway}/send",
         "NOTIFY_DAILY_CAP": str(CAP),
         "NOTIFY_QUIET_START": "00:00",  # start = end: no quiet hours, whatever the hour of the run
         "NOTIFY_QUIET_END": "00:00",
         "NOTIFY_WORKER_INTERVAL_S": "0.2",  # both workers look for due deliveries often: they race
     }
-    sink = Path(env["NOTIFY_FILE_SINK_PATH"])
     tag = uuid.uuid4().hex[:6]
     # A county of its own (outside the other tests' Hubei and Jiangxi), seekers who commute 5 km:
     # each fits exactly these four postings (tests/unit/test_chaos_plan.py).
     county = [c for c in cell_counties() if c[:2] not in ("42", "36")][int(tag, 16) % 100]
     stack.kill("notify", signal.SIGTERM)
     try:
+        gateway_env = {"GATEWAY_HOST": "127.0.0.1", "GATEWAY_REPLY_DELAY_S": "0.3"}
+        gateway_env["GATEWAY_JSONL"] = str(tmp_path / "gateway.jsonl")
+        stack.devstack.start_service("gateway", gateway_env)
         stack.devstack.start_service("notify", env)
         stack.devstack.start_service("notify", env, instance="notify2", port=8013)
         postings = []
@@ -72,15 +77,21 @@ def test_two_notify_workers_push_exactly_the_daily_cap_and_no_delivery_twice(
             return None
 
         for pid in seekers:
-            wait_for(lambda pid=pid: settled(pid), timeout=120, interval=1)
+            try:
+                wait_for(lambda pid=pid: settled(pid), timeout=120, interval=1)
+            except AssertionError:
+                ds = http.get(f"{NOTIFY}/v1/deliveries", params={"profile_id": pid}).json()
+                states = Counter((d["status"], d.get("deferred_reason")) for d in ds)
+                raise AssertionError(f"{pid}: deliveries not settled as sent/deferred: {states}") from None
+        messages = http.get(f"{gateway}/messages", params={"limit": 10_000}).json()
     finally:
         stack.devstack.kill_service("notify2", signal.SIGTERM)
         stack.kill("notify", signal.SIGTERM)
+        stack.devstack.kill_service("gateway", signal.SIGTERM)
         stack.start("notify")
-    lines = [json.loads(x) for x in sink.read_text(encoding="utf-8").splitlines() if x.strip()]
-    ours = [x["delivery_id"] for x in lines if str(x["delivery_id"]).split(":")[0] in seekers]
-    assert len(ours) == len(set(ours)), Counter(ours).most_common(3)  # no delivery sent twice
-    per_seeker = Counter(str(d).split(":")[0] for d in ours)
+    ours = [m for m in messages if str(m["idempotency_key"]).split(":")[0] in seekers]
+    assert [m for m in ours if m["repeats"]] == []  # no delivery sent twice
+    per_seeker = Counter(str(m["idempotency_key"]).split(":")[0] for m in ours)
     assert per_seeker == {pid: CAP for pid in seekers}  # exactly the cap, for every seeker
     for pid in seekers:
         inbox = http.get(f"{NOTIFY}/v1/inbox/{pid}").json()
