@@ -28,6 +28,9 @@ from devstack import HOST, SERVICE_PORTS, DevStack  # noqa: E402
 
 PIPELINE = ("ingest", "match", "notify")
 SECOND_NOTIFY_PORT = 8013
+# A broker of the chaos run's own when the one on 9092 was started by another run (and so may not
+# be killed): its ports and data directory.
+OWN_KAFKA = {"KAFKA_PORT": "19092", "KAFKA_CONTROLLER_PORT": "19093"}
 GATEWAY_REPLY_DELAY_S = 0.15
 
 
@@ -71,11 +74,22 @@ class ChaosStack:
         self.env: dict[str, str] = {}
         self.running: list[str] = []  # service instances of the current run, in start order
         self.gateway_jsonl = self.ds.var / "chaos" / f"gateway-{self.session}.jsonl"
+        self._infra_env: dict[str, dict[str, str]] = {}
+        self._infra_dir: dict[str, Path] = {}
+
+    def _dir(self, infra: str) -> Path:
+        return self._infra_dir.get(infra, self.ds.var / infra)
 
     # --- the whole session ------------------------------------------------------------------
 
     def up(self) -> None:
         self.ds.ensure_infra()
+        if not self.owns("kafka"):
+            self._infra_env["kafka"] = OWN_KAFKA
+            self._infra_dir["kafka"] = self.ds.var / "chaos-kafka"
+            self.start_infra("kafka")
+            self.ds.kafka_bootstrap = f"{HOST}:{OWN_KAFKA['KAFKA_PORT']}"
+            self.ds.started_infra.append("kafka")  # stopped by ``down``
         self.gateway_jsonl.parent.mkdir(parents=True, exist_ok=True)
         gateway = {
             "GATEWAY_HOST": HOST,
@@ -86,6 +100,13 @@ class ChaosStack:
         self.ds.start_service("gateway", gateway)
 
     def down(self) -> None:
+        if "kafka" in self._infra_env:  # our own broker beside another run's: DevStack knows only var/kafka
+            self.ds.started_infra.remove("kafka")
+            env = {**os.environ, **self._infra_env["kafka"]}
+            kafka_sh = [str(ROOT / "scripts" / "kafka.sh"), "stop", str(self._infra_dir["kafka"])]
+            self.ds.stop_all()
+            subprocess.run(["bash", *kafka_sh], env=env, check=False, stdout=subprocess.DEVNULL)
+            return
         self.ds.stop_all()
 
     def owns(self, infra: str) -> bool:
@@ -155,7 +176,7 @@ class ChaosStack:
     # --- infrastructure faults -------------------------------------------------------------
 
     def _pid(self, infra: str) -> int:
-        return int((self.ds.var / infra / f"{infra}.pid").read_text().strip())
+        return int((self._dir(infra) / f"{infra}.pid").read_text().strip())
 
     def kill_infra(self, infra: str) -> None:
         """SIGKILL Kafka or FerretDB (this session's own process), and wait until it is gone."""
@@ -173,8 +194,12 @@ class ChaosStack:
     def start_infra(self, infra: str, attempts: int = 10) -> None:
         """Start it again. PostgreSQL refuses while the killed postmaster's backends still hold
         its shared memory (they exit once they notice it died), hence a few attempts."""
-        env = {**os.environ, "CHUNFENG_STORE_BACKEND": self.ds.store_backend}
-        command = ["bash", str(ROOT / "scripts" / f"{infra}.sh"), "start", str(self.ds.var / infra)]
+        env = {
+            **os.environ,
+            "CHUNFENG_STORE_BACKEND": self.ds.store_backend,
+            **self._infra_env.get(infra, {}),
+        }
+        command = ["bash", str(ROOT / "scripts" / f"{infra}.sh"), "start", str(self._dir(infra))]
         for attempt in range(attempts):
             done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             if done.returncode == 0:

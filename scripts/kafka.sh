@@ -17,8 +17,10 @@ home="$chunfeng_cache/kafka-$version"
 libs="$home/libs"
 pom="$chunfeng_root/infra/kafka/pom.xml"
 host=127.0.0.1
-port=9092
-controller_port=9093
+# KAFKA_PORT / KAFKA_CONTROLLER_PORT move it off 9092/9093: `make chaos` runs a broker of its
+# own there when the one on 9092 belongs to another run (it may only SIGKILL its own).
+port=${KAFKA_PORT:-9092}
+controller_port=${KAFKA_CONTROLLER_PORT:-9093}
 
 fetch_locked() {
     local want
