@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import signal
 import sys
 import time
 import traceback
@@ -70,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown faults {unknown}; known: {list(SCENARIOS)}")
     options = Options(args.rate, args.duration_s, args.fault_at_s, args.down_s, args.drain_s)
+    # SIGTERM (a timeout, a Ctrl-C from make) unwinds like an exception, so ``finally`` stops the
+    # services and the infrastructure this run started instead of leaving them behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     key = "cf_chaos_" + secrets.token_urlsafe(24)
     stack = ChaosStack(key)
     rows: list[dict[str, Any]] = []
