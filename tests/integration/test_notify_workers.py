@@ -6,7 +6,7 @@ claim (``pending -> sending`` where pending) and the old cap (count today's send
 could both be won by two processes at once; the in-process lock of the store adapter cannot see
 across processes. The SMS go to the fake gateway, which answers 0.3 s after accepting (as a
 carrier does): with the old "count, then send, then mark sent", two workers each sending one of a
-seeker's recommendations both counted none sent and a cap of 1 became 2. A delivery sent twice
+seeker's recommendations could both count none sent, and a cap of 1 become 2. A delivery sent twice
 shows as a repeat of its idempotency key in the gateway's record.
 """
 
