@@ -25,7 +25,7 @@
 #                     rewrites eval-results.json and docs/quality.md
 #   make bench        benchmarks (bench/; today the match index at 10k/100k/1M, minutes);
 #                     BENCH_ARGS passes options, e.g. BENCH_ARGS='--sizes 10000 --queries 50'
-#   make chaos        faults on the real local-process stack (chaos/, ~15 min, not part of `make test`):
+#   make chaos        faults on the real local-process stack (chaos/, ~7 min, not part of `make test`):
 #                     kill -9 of each service, of Kafka, of FerretDB, a start while the database is
 #                     down, two notify workers under the daily cap; prints the table, writes
 #                     chaos-results.json; CHAOS_ARGS passes options (`python -m chaos --help`)
