@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logging import get_logger
@@ -31,6 +31,23 @@ POISON_RECORDS = Counter(
 EVENTS_PUBLISHED = Counter("chunfeng_events_published_total", "Events published to the bus", ["producer"])
 DELIVERIES = Counter(
     "chunfeng_deliveries_total", "Delivery attempts by channel and outcome", ["channel", "outcome"]
+)
+# Where an event's time goes, per stage, so a throughput limit can be traced to its stage
+# (issue 7's saturation runs read these): a consumer group's whole poll and batch handler
+# (``poll_handled``, ``batch_handler``), and inside a service's handler its store reads, its
+# own computation, its publishes and its store writes (``read``, ``compute``, ``publish``,
+# ``persist``).
+STAGE_SECONDS = Histogram(
+    "chunfeng_stage_seconds",
+    "Seconds spent per stage of event handling (one observation per poll, batch or call)",
+    ["group", "stage"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+BATCH_SIZE = Histogram(
+    "chunfeng_batch_events",
+    "Events handed to a batch handler in one call",
+    ["group"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
 )
 HTTP_REQUESTS = Counter(
     "chunfeng_http_requests_total",

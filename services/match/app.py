@@ -55,7 +55,9 @@ def create_app(
             the_bus,
             group_id=settings.consumer_group,
             routes=sweep.guard({**processor.routes(), **FairInviter(engine, publisher).routes()}),
+            batch_routes=sweep.guard(processor.batch_routes()),
             client_id="match",
+            max_records=settings.max_batch,
         )
         app.state.engine, app.state.store, app.state.loop = engine, the_store, loop
         app.state.wider, app.state.sweep = wider, sweep

@@ -23,3 +23,6 @@ class MatchSettings(CommonSettings):
     # [wider] says how long), and how many searches for them one sweep makes at most.
     wider_sweep_interval_s: float = Field(default=60.0, gt=0)
     wider_sweep_batch: int = Field(default=1000, ge=1)
+    # MATCH_MAX_BATCH: records taken per poll and handled as one batch (one read, one publish, one
+    # bulk write each); larger batches amortise more round trips but hold the commit longer.
+    max_batch: int = Field(default=200, ge=1, le=5000, description="records per poll, handled as one batch")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -41,6 +41,7 @@ class FakePublisher(Publisher):
         self.on_publish: Callable[[], Awaitable[None]] | None = None
         self.published = asyncio.Event()
         self.attempted = asyncio.Event()
+        self.calls: list[int] = []  # records per publish_many call
 
     async def start(self) -> None: ...
 
@@ -62,6 +63,10 @@ class FakePublisher(Publisher):
         if self.on_publish is not None:
             hook, self.on_publish = self.on_publish, None
             await hook()
+
+    async def publish_many(self, records: Sequence[tuple[str, str, bytes]]) -> None:
+        self.calls.append(len(records))
+        await super().publish_many(records)
 
     def ids(self) -> list[str]:
         return [env.event_id for _, _, env in self.records]
@@ -221,4 +226,19 @@ async def test_a_kicked_write_is_published_by_id_without_a_collection_sweep(
     finally:
         await relay.stop(final_flush=False)
     assert len(publisher.records) == 1 and sweeps == []
+    assert await relay.pending() == {"postings": 0, "profiles": 0}
+
+
+async def test_a_round_publishes_all_kicked_documents_at_once_then_clears_them(
+    store: MemoryStore, publisher: FakePublisher, relay: OutboxRelay
+) -> None:
+    profiles = Repository(store, PROFILE, on_write=relay.kick)
+    created = []
+    for i in range(5):
+        phone = f"1391234567{i}"
+        created.append(await profiles.create(PROFILE_IN.model_copy(update={"phone": phone})))
+    assert await relay.flush_hot() == len(publisher.records)
+    assert publisher.calls == [len(publisher.records)]  # one publish for the five documents
+    keys = [key for _, key, _ in publisher.records]
+    assert keys == sorted(keys, key=[c["id"] for c in created].index)  # in write order, grouped
     assert await relay.pending() == {"postings": 0, "profiles": 0}

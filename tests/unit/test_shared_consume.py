@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
+
+import pytest
 
 from shared.bus.base import Record
 from shared.bus.memory import MemoryBus
@@ -134,3 +137,94 @@ async def test_a_producer_cannot_publish_an_unregistered_event() -> None:
         assert "not registered" in str(exc)
     else:
         raise AssertionError("an unregistered event class was accepted")
+
+
+# --- batch routes ----------------------------------------------------------------------------
+
+
+async def test_a_batch_route_gets_each_run_of_consecutive_records_in_poll_order() -> None:
+    """A record outside the batch route (here one dead-lettered) keeps its place between runs."""
+    bus = MemoryBus()
+    pub = bus.publisher("p")
+    await pub.publish_many([to_record(reply(i)) for i in range(3)])
+    await pub.publish(TOPIC_FEEDBACK, "k", b"\xff not json")
+    await pub.publish_many([to_record(reply(i)) for i in range(3, 5)])
+    calls: list[list[str]] = []
+
+    async def one(event: FeedbackReplied) -> None:
+        raise AssertionError("the per-record route is for bad batches only")
+
+    async def many(events: Sequence[FeedbackReplied]) -> None:
+        assert not calls or len(bus.records(TOPIC_REJECTED)) == 1  # the bad record went in its place
+        calls.append([e.payload.profile_id for e in events])
+
+    loop = ConsumerLoop(
+        bus, group_id="g", routes={FeedbackReplied: one}, batch_routes={FeedbackReplied: many}, client_id="c"
+    )
+    await run_until(loop, lambda: len(calls) == 2)
+    assert calls == [["s0", "s1", "s2"], ["s3", "s4"]]
+    assert [e.payload.offset for e in rejected(bus)] == [3]
+    assert loop.handled == 5 and sum(bus.committed("g").values()) == 6
+
+
+async def test_a_bad_record_in_a_batch_is_dead_lettered_alone_and_the_rest_proceed() -> None:
+    bus = MemoryBus()
+    pub = bus.publisher("p")
+    await pub.publish_many([to_record(reply(i)) for i in range(4)])
+    await pub.publish(TOPIC_FEEDBACK, "k", b"\xff not json")
+    await pub.publish_many([to_record(reply(4))])
+    seen: list[str] = []
+    batches: list[int] = []
+
+    async def one(event: FeedbackReplied) -> None:
+        if event.payload.profile_id == "s2":
+            raise InvalidRecord("s2 cannot be handled")
+        seen.append(event.payload.profile_id)
+
+    async def many(events: Sequence[FeedbackReplied]) -> None:
+        batches.append(len(events))
+        if any(e.payload.profile_id == "s2" for e in events):
+            raise InvalidRecord("one of them cannot be handled")
+        seen.extend(e.payload.profile_id for e in events)
+
+    loop = ConsumerLoop(
+        bus, group_id="g", routes={FeedbackReplied: one}, batch_routes={FeedbackReplied: many}, client_id="c"
+    )
+    await run_until(loop, lambda: len(bus.records(TOPIC_REJECTED)) == 2 and "s4" in seen)
+    assert seen == ["s0", "s1", "s3", "s4"]
+    reasons = [e.payload.reason for e in rejected(bus)]
+    assert reasons[0] == "s2 cannot be handled" and reasons[1].startswith("not JSON")
+    assert [e.payload.offset for e in rejected(bus)] == [2, 4]
+    assert sum(bus.committed("g").values()) == 6
+
+
+async def test_a_batch_that_fails_for_a_transient_reason_is_retried_whole_before_the_commit() -> None:
+    bus = MemoryBus()
+    pub = bus.publisher("p")
+    await pub.publish_many([to_record(reply(i)) for i in range(3)])
+    attempts: list[list[str]] = []
+
+    async def one(event: FeedbackReplied) -> None:
+        raise AssertionError("not used")
+
+    async def many(events: Sequence[FeedbackReplied]) -> None:
+        attempts.append([e.payload.profile_id for e in events])
+        if len(attempts) < 3:
+            assert sum(bus.committed("g").values()) == 0  # nothing committed before it succeeds
+            raise RuntimeError("database hiccup")
+
+    loop = ConsumerLoop(
+        bus, group_id="g", routes={FeedbackReplied: one}, batch_routes={FeedbackReplied: many}, client_id="c"
+    )
+    await run_until(loop, lambda: sum(bus.committed("g").values()) == 3)
+    assert attempts == [["s0", "s1", "s2"]] * 3
+    assert rejected(bus) == []
+
+
+def test_a_batch_route_needs_a_per_record_route_for_bad_records() -> None:
+    async def many(events: Sequence[FeedbackReplied]) -> None: ...
+
+    with pytest.raises(ValueError, match="FeedbackReplied"):
+        ConsumerLoop(
+            MemoryBus(), group_id="g", routes={}, batch_routes={FeedbackReplied: many}, client_id="c"
+        )
