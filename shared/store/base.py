@@ -32,6 +32,14 @@ class Collection(ABC):
     async def insert(self, doc: Doc) -> bool:
         """Insert ``doc`` (it has ``_id``); False if that id already exists. Use for idempotency."""
 
+    async def insert_many(self, docs: Sequence[Doc]) -> list[bool]:
+        """Insert each document, in order, as ``insert`` would; per document, whether it was new.
+
+        Why: a consumer handling a batch creates many documents on deterministic ids (that is
+        its idempotency), and each insert is a round trip; adapters send them together.
+        """
+        return [await self.insert(doc) for doc in docs]
+
     @abstractmethod
     async def replace(self, doc: Doc, *, upsert: bool = True) -> None:
         """Replace the whole document with this ``_id``."""

@@ -24,10 +24,17 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequenc
 from typing import Any, ParamSpec, TypeVar
 
 from pymongo import AsyncMongoClient, ReplaceOne
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    OperationFailure,
+    PyMongoError,
+)
 
 from shared.store.base import Collection, Doc, Sort, Store, StoreUnavailable, Where
 
+DUPLICATE_KEY = 11000
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -98,6 +105,21 @@ class MongoCollection(Collection):
             return True
         except DuplicateKeyError:
             return False
+
+    @_unavailable_on_connection_failure
+    async def insert_many(self, docs: Sequence[Doc]) -> list[bool]:
+        """One ``insert`` command (one round trip); a duplicate id fails alone, the rest go in."""
+        if not docs:
+            return []
+        try:
+            await self._c.insert_many(list(docs), ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            duplicates = {int(e["index"]) for e in errors}
+            return [i not in duplicates for i in range(len(docs))]
+        return [True] * len(docs)
 
     @_unavailable_on_connection_failure
     async def replace(self, doc: Doc, *, upsert: bool = True) -> None:

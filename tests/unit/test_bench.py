@@ -32,3 +32,23 @@ def test_every_benchmark_runs_by_default_and_unknown_names_fail() -> None:
     assert parse_args([]).names == [] and "matcher" in BENCHMARKS
     with pytest.raises(SystemExit):
         parse_args(["no-such-benchmark"])
+
+
+def test_pipeline_rows_take_the_raw_broker_as_baseline_and_stages_come_from_metrics_deltas() -> None:
+    from bench import pipeline, pipeline_bench
+
+    assert "pipeline" in BENCHMARKS
+    args = parse_args(["pipeline", "--pipeline-loads", "1,2", "--pipeline-seconds", "5"])
+    assert args.pipeline_loads == "1,2" and args.pipeline_seconds == 5
+    result = {"e2e_per_s": 20.0, "p50_ms": 800.0, "p99_ms": 1500.0, "accepted_per_s": 30.0, "lost": 0}
+    raw = {"msgs_per_s": 4000.0, "p50_ms": 5.0, "p99_ms": 20.0}
+    rows = {r["metric"]: r for r in pipeline.result_rows(result, raw)}
+    assert all(list(r) == FIELDS for r in rows.values())
+    assert rows["pipeline_profiles_per_s"]["baseline"] == 4000.0
+    assert rows["pipeline_profiles_per_s"]["met"] is False  # 20/s against the 1,000/s target
+    assert rows["pipeline_p99_ms"]["met"] is False and rows["pipeline_ratio_to_raw_kafka"]["value"] == 0.005
+    before = {("match", "match", "persist"): (1.0, 10.0)}
+    after = {("match", "match", "persist"): (3.0, 30.0), ("notify", "notify", "schedule"): (0.5, 5.0)}
+    stages = pipeline_bench.stage_delta(before, after, seconds=4.0)
+    assert stages["match/persist"] == {"busy": 0.5, "mean_ms": 100.0}
+    assert stages["notify/schedule"] == {"busy": 0.125, "mean_ms": 100.0}

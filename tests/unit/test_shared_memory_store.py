@@ -27,3 +27,14 @@ async def test_filters_sort_and_copies() -> None:
     assert doc is not None
     doc["n"] = 100
     assert (await c.get("1") or {})["n"] == 1
+
+
+async def test_insert_many_reports_per_document_whether_it_was_new() -> None:
+    c = MemoryStore().collection("x")
+    assert await c.insert({"_id": "a", "n": 0})
+    assert await c.insert_many([{"_id": "b", "n": 1}, {"_id": "a", "n": 2}, {"_id": "b", "n": 3}]) == [
+        True,
+        False,
+        False,
+    ]
+    assert [d["n"] for d in await c.find({}, sort=[("_id", 1)])] == [0, 1]  # the first write of each id stays

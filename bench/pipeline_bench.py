@@ -1,0 +1,247 @@
+"""``python -m bench pipeline`` (part of ``make bench``): the whole pipeline on the real stack.
+
+Starts Kafka, FerretDB on PostgreSQL and the services itself (``bench.stack``: scratch data,
+the machine-wide stack lock held only while it runs), then
+
+1. a closed-loop run (``--pipeline-clients`` clients posting ``--pipeline-profiles`` profiles
+   after ``--pipeline-postings`` postings), timed from each POST to its seeker's first inbox
+   item readable on notify (``bench.pipeline``): ``pipeline_profiles_per_s``, ``_p50_ms``,
+   ``_p99_ms``;
+2. the broker on its own with as many messages of the same size (``raw_kafka``), the
+   pipeline's baseline and ``pipeline_ratio_to_raw_kafka``;
+3. open-loop runs at 1x, 2x and 4x an offered rate (``--pipeline-loads``; the base rate is
+   ``--pipeline-rate``, by default the closed loop's measured rate rounded up), each for
+   ``--pipeline-seconds``, with each service's per-stage time (``chunfeng_stage_seconds`` on
+   ``/metrics``) taken before and after: ``pipeline_saturation_profiles_per_s`` is the best
+   end-to-end rate reached, and ``bench-pipeline.png`` plots offered against delivered load and
+   where the time went at each.
+
+Not measured here (and so absent from ``bench-results.json``, listed in ``bench-machine.json``
+under ``not_measured`` with the reason): the two-instance scale-out and the match service's
+memory at 1M seekers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench import pipeline as pl
+from bench.results import Report, Row, machine, metric
+from bench.stack import StackInfo, running_stack
+
+NAME = "pipeline"
+SECTION = "Latest pipeline bench"
+NOT_MEASURED = {
+    "scale_out_ratio_2_instances": "not run yet: needs two match processes in one group on the stack",
+    "match_rss_bytes_per_seeker_1m": "not run yet: the service's engine at 1M seekers and 100k postings",
+    "import_rows_per_s": "not run yet: the 20,000-row XLSX through the import endpoint to matches",
+}
+SERVICES = ("ingest", "match", "notify")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(NAME)
+    group.add_argument("--pipeline-profiles", type=int, default=400, help="closed-loop run: profiles posted")
+    group.add_argument("--pipeline-clients", type=int, default=16)
+    group.add_argument("--pipeline-postings", type=int, default=16)
+    group.add_argument("--pipeline-loads", default="1,2,4", help="offered load multiples (empty: none)")
+    group.add_argument("--pipeline-rate", type=float, help="profiles/s at 1x (default: the closed loop's)")
+    group.add_argument("--pipeline-seconds", type=float, default=30.0, help="posting time per load")
+    group.add_argument("--pipeline-timeout-s", type=float, default=60.0, help="wait after the last POST")
+
+
+def _args(stack: StackInfo, **kw: Any) -> argparse.Namespace:
+    base: dict[str, Any] = {
+        "ingest": stack.ingest,
+        "notify": stack.notify,
+        "kafka": stack.kafka,
+        "key": stack.admin_key,
+        "clients": 16,
+        "postings": 0,
+        "poll_interval_s": 0.1,
+        "run_id": 0,
+        "profiles": None,
+        "duration_s": None,
+        "rate": None,
+        "timeout_s": 60.0,
+    }
+    return argparse.Namespace(**{**base, **kw})
+
+
+def stage_seconds(stack: StackInfo) -> dict[tuple[str, str, str], tuple[float, float]]:
+    """(service, group, stage) -> (sum of seconds, count) from each service's /metrics."""
+    out: dict[tuple[str, str, str], tuple[float, float]] = {}
+    for service in SERVICES:
+        url = getattr(stack, service) + "/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+        for family in text_string_to_metric_families(text):
+            if family.name != "chunfeng_stage_seconds":
+                continue
+            for sample in family.samples:
+                key = (service, sample.labels.get("group", ""), sample.labels.get("stage", ""))
+                total, count = out.get(key, (0.0, 0.0))
+                if sample.name.endswith("_sum"):
+                    total = sample.value
+                elif sample.name.endswith("_count"):
+                    count = sample.value
+                out[key] = (total, count)
+    return out
+
+
+def stage_delta(
+    before: dict[tuple[str, str, str], tuple[float, float]],
+    after: dict[tuple[str, str, str], tuple[float, float]],
+    seconds: float,
+) -> dict[str, dict[str, float]]:
+    """Per stage: busy seconds per wall second and mean seconds per observation, over a run."""
+    out: dict[str, dict[str, float]] = {}
+    for key, (total, count) in after.items():
+        t0, c0 = before.get(key, (0.0, 0.0))
+        if count > c0:
+            name = f"{key[1]}/{key[2]}"
+            out[name] = {"busy": (total - t0) / seconds, "mean_ms": (total - t0) / (count - c0) * 1000}
+    return out
+
+
+def plot(series: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    offered = [s["offered_per_s"] for s in series]
+    ax1.plot(offered, [s["e2e_per_s"] for s in series], "o-", label="delivered (inbox readable)")
+    ax1.plot(offered, [s["accepted_per_s"] for s in series], "s--", label="accepted by ingest")
+    ax1.plot(offered, offered, ":", color="grey", label="offered")
+    ax1.set_xlabel("offered profiles/s")
+    ax1.set_ylabel("profiles/s")
+    ax1.legend(fontsize=8)
+    ax1b = ax1.twinx()
+    ax1b.plot(offered, [s["p50_ms"] / 1000 for s in series], "^-", color="tab:red", label="p50 latency")
+    ax1b.set_ylabel("POST → inbox p50 (s)", color="tab:red")
+    stages = sorted({k for s in series for k in s["stages"] if not k.endswith(("poll_handled",))})
+    width = 0.8 / max(1, len(series))
+    for i, s in enumerate(series):
+        xs = [j + i * width for j in range(len(stages))]
+        ax2.bar(xs, [s["stages"].get(k, {}).get("busy", 0.0) for k in stages], width, label=s["label"])
+    ax2.set_xticks([j + width * (len(series) - 1) / 2 for j in range(len(stages))])
+    ax2.set_xticklabels(stages, rotation=60, ha="right", fontsize=7)
+    ax2.set_ylabel("busy seconds per second (from /metrics)")
+    ax2.legend(fontsize=8)
+    fig.suptitle("Chunfeng pipeline on Kafka + FerretDB/PostgreSQL, offered load until saturation")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+async def measure(stack: StackInfo, args: argparse.Namespace) -> dict[str, Any]:
+    closed = await pl.pipeline(
+        _args(
+            stack,
+            profiles=args.pipeline_profiles,
+            clients=args.pipeline_clients,
+            postings=args.pipeline_postings,
+            timeout_s=args.pipeline_timeout_s * 2,
+        )
+    )
+    load = os.getloadavg()[0]
+    print(
+        f"  closed loop: {closed['e2e_per_s']:.2f} profiles/s, "
+        f"p50 {closed['p50_ms']:.0f} ms (load {load:.1f})"
+    )
+    raw = await pl.raw_kafka(stack.kafka, max(closed["accepted"], 1000), closed["message_bytes"])
+    print(f"  raw kafka: {raw['msgs_per_s']:.0f} msgs/s")
+    series: list[dict[str, Any]] = []
+    base = args.pipeline_rate or max(1.0, math.ceil(closed["e2e_per_s"]))
+    loads = [float(x) for x in args.pipeline_loads.split(",") if x.strip()]
+    for i, mult in enumerate(loads):
+        before, started = stage_seconds(stack), time.perf_counter()
+        result = await pl.pipeline(
+            _args(
+                stack,
+                rate=base * mult,
+                duration_s=args.pipeline_seconds,
+                timeout_s=args.pipeline_timeout_s,
+                run_id=i + 1,
+            )
+        )
+        elapsed = time.perf_counter() - started
+        stages = stage_delta(before, stage_seconds(stack), elapsed)
+        load = os.getloadavg()[0]
+        series.append(
+            {
+                "label": f"{mult:g}x",
+                "offered_per_s": base * mult,
+                "accepted_per_s": result["accepted_per_s"],
+                "e2e_per_s": result["e2e_per_s"],
+                "p50_ms": result["p50_ms"],
+                "p99_ms": result["p99_ms"],
+                "lost": result["lost"],
+                "load_1min": load,
+                "stages": stages,
+            }
+        )
+        print(
+            f"  {mult:g}x ({base * mult:.1f}/s offered): {result['e2e_per_s']:.2f} profiles/s delivered, "
+            f"p50 {result['p50_ms']:.0f} ms, lost {result['lost']} (load {load:.1f})"
+        )
+    return {"closed": closed, "raw": raw, "series": series, "load_1min": load}
+
+
+def run(args: argparse.Namespace) -> Report:
+    started = time.perf_counter()
+    # wt-fuzz's rate limiter (if present) must not be what this measures.
+    with running_stack({"CHUNFENG_RATE_LIMIT_PER_MINUTE": "10000000"}) as stack:
+        out = asyncio.run(measure(stack, args))
+    closed, raw, series = out["closed"], out["raw"], out["series"]
+    rows: list[Row] = pl.result_rows(closed, raw)
+    if series:
+        best = max(series, key=lambda s: s["e2e_per_s"])
+        rows.append(
+            metric(
+                "pipeline_saturation_profiles_per_s",
+                best["e2e_per_s"],
+                "profiles/s",
+                round(raw["msgs_per_s"], 1),
+                pl.TARGET["pipeline_profiles_per_s"],
+                best["e2e_per_s"] >= pl.TARGET["pipeline_profiles_per_s"],
+            )
+        )
+    host = machine()
+    seconds = round(time.perf_counter() - started, 1)
+    loads = ", ".join(
+        f"{s['label']} = {s['offered_per_s']:.1f}/s offered → {s['e2e_per_s']:.2f}/s delivered, "
+        f"p50 {s['p50_ms'] / 1000:.1f} s (load {s['load_1min']:.1f})"
+        for s in series
+    )
+    note = (
+        f"{host['cpu']}, {host['cores']} cores shared with other work (1-min load average at the end: "
+        f"{out['load_1min']:.1f}), Python {host['python']}; Kafka 4.1.1 and FerretDB 1.24 on PostgreSQL "
+        f"(GIN companions) as local processes, the four services one process each (`bench.stack`). "
+        f"Closed loop: {args.pipeline_clients} clients post {args.pipeline_profiles} profiles after "
+        f"{args.pipeline_postings} postings; latency from each POST to the seeker's first inbox item "
+        f"readable on notify. Baseline: the same broker alone with {max(closed['accepted'], 1000)} messages "
+        f"of the event's size (acks=all). Open loop: {loads}; the plot is `docs/bench-pipeline.png`. "
+        f"Not measured yet: {', '.join(NOT_MEASURED)}. Total {seconds} s (`python -m bench pipeline`)."
+    )
+    info = {
+        "pipeline": {"closed": closed, "raw_kafka": raw, "saturation": series},
+        "not_measured": NOT_MEASURED,
+    }
+    return Report(
+        rows=rows,
+        section=SECTION,
+        note=note,
+        info=info,
+        write_extras=(lambda root: plot(series, root / "docs" / "bench-pipeline.png")) if series else None,
+    )

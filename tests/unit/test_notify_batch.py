@@ -1,0 +1,72 @@
+"""notify's batch path leaves the same inbox and deliveries as handling match events one by one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.notify import documents as d
+from services.notify.consumer import NotifyHandler
+from shared.store.memory import MemoryStore
+from tests.unit.notify_fakes import FakeClock, contact_event, match_event
+
+T0 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+
+
+def rig() -> tuple[MemoryStore, NotifyHandler]:
+    store = MemoryStore()
+    return store, NotifyHandler(store, push_channels=["sms", "wechat"], clock=FakeClock(T0))
+
+
+def events() -> list:  # type: ignore[type-arg]
+    """New pairs for seekers with and without a usable contact, a pair updated in the same run,
+    and the replay of an event already handled."""
+    first = match_event(profile_id="p1", posting_id="j1", at=T0)
+    return [
+        first,
+        match_event(profile_id="p1", posting_id="j2", at=T0),
+        match_event(profile_id="p2", posting_id="j1", at=T0),  # inbox only: no push
+        match_event(profile_id="p3", posting_id="j1", at=T0),  # no contact yet
+        match_event("match.updated", profile_id="p1", posting_id="j1", at=T0 + timedelta(seconds=1), rank=2),
+        first,
+    ]
+
+
+async def state(store: MemoryStore) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    recs = await store.collection(d.RECOMMENDATIONS).find({}, sort=[("_id", 1)])
+    dels = await store.collection(d.DELIVERIES).find({}, sort=[("_id", 1)])
+    return recs, dels
+
+
+async def with_contacts(handler: NotifyHandler) -> None:
+    await handler.handle(contact_event("p1", channels=["inbox", "sms", "wechat"]))
+    await handler.handle(contact_event("p2", channels=["inbox"]))
+
+
+async def test_a_batch_of_match_events_stores_what_one_by_one_handling_does() -> None:
+    one_store, one = rig()
+    await with_contacts(one)
+    for event in events():
+        await one.handle(event)
+    batch_store, batch = rig()
+    await with_contacts(batch)
+    await batch.on_matches(events())
+    assert await state(batch_store) == await state(one_store)
+    recs, dels = await state(batch_store)
+    assert [x["_id"] for x in dels] == ["p1:j1:sms", "p1:j1:wechat", "p1:j2:sms", "p1:j2:wechat"]
+    assert {r["_id"]: r["deliveries_scheduled"] for r in recs} == {
+        "p1:j1": True,
+        "p1:j2": True,
+        "p2:j1": True,  # a usable contact with no push channel: scheduled, with nothing to push
+        "p3:j1": False,
+    }
+    assert next(r for r in recs if r["_id"] == "p1:j1")["rank"] == 2  # the update in the run counts
+
+
+async def test_a_replayed_batch_changes_nothing() -> None:
+    store, handler = rig()
+    await with_contacts(handler)
+    batch = events()
+    await handler.on_matches(batch)
+    before = await state(store)
+    await handler.on_matches(batch)
+    assert await state(store) == before
