@@ -57,11 +57,35 @@ PostingStatusQ = Literal["open", "closed"]
 ProfileStatusQ = Literal["looking", "hired", "paused"]
 
 
+After = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        pattern="^[0-9A-Za-z_-]*$",
+        description="keyset cursor: the `next` of the previous page ('' for the first); pages in id "
+        "order without counting, at a constant cost per page (offset and total are then not used)",
+    ),
+]
+
+
 class Page(BaseModel):
     items: list[dict[str, Any]]
-    total: int
+    total: int | None  # None on keyset pages (``after``): counting is what makes deep pages slow
     limit: int
     offset: int
+    next: str | None = None  # with ``after``: the cursor of the next page, None on the last one
+
+
+async def _page(
+    repo: Repository, *, only: str | None, limit: int, offset: int, after: str | None, scope: Any
+) -> Page:
+    if after is None:
+        items, total = await repo.page(status=only, limit=limit, offset=offset, scope=scope)
+        return Page(items=items, total=total, limit=limit, offset=offset)
+    if offset:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "offset: not with after (a keyset page)")
+    items, cursor = await repo.page_after(status=only, limit=limit, after=after, scope=scope)
+    return Page(items=items, total=None, limit=limit, offset=0, next=cursor)
 
 
 class ProfileStatusIn(BaseModel):
@@ -173,12 +197,11 @@ async def list_postings(
     status: PostingStatusQ | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    after: After = None,
 ) -> Page:
     """Officials see their counties' postings, employers their own, seekers and admins all."""
-    items, total = await _postings(request).page(
-        status=status, limit=limit, offset=offset, scope=_posting_list_scope(principal)
-    )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    scope = _posting_list_scope(principal)
+    return await _page(_postings(request), only=status, limit=limit, offset=offset, after=after, scope=scope)
 
 
 @router.get("/postings/{id}", tags=["postings"], responses=ONE)
@@ -227,12 +250,13 @@ async def list_profiles(
     status: ProfileStatusQ | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    after: After = None,
 ) -> Page:
     """An official lists the seekers of its counties (an admin everyone's)."""
     scope = {} if principal.is_admin else {"area": {"$in": list(principal.areas)}}
-    items, total = await _profiles(request).page(status=status, limit=limit, offset=offset, scope=scope)
-    await _audit(request).record(principal, "profile.list", [i["id"] for i in items], read=True)
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    page = await _page(_profiles(request), only=status, limit=limit, offset=offset, after=after, scope=scope)
+    await _audit(request).record(principal, "profile.list", [i["id"] for i in page.items], read=True)
+    return page
 
 
 @router.get("/profiles/{id}", tags=["profiles"], responses=ONE)

@@ -136,6 +136,20 @@ def test_list_is_newest_first_bounded_and_paged(client: TestClient) -> None:
     assert client.get("/v1/postings?status=bogus").status_code == 422
 
 
+def test_keyset_pages_walk_every_live_record_once_in_id_order(client: TestClient) -> None:
+    ids = [client.post("/v1/postings", json={**POSTING, "title": f"岗位{i}"}).json()["id"] for i in range(5)]
+    client.delete(f"/v1/postings/{ids[2]}")
+    seen, cursor, pages = [], "", 0
+    while cursor is not None:
+        page = client.get("/v1/postings", params={"limit": 2, "after": cursor}).json()
+        assert page["total"] is None  # a keyset page does not count the collection
+        seen += [i["id"] for i in page["items"]]
+        cursor, pages = page["next"], pages + 1
+    assert seen == sorted(set(ids) - {ids[2]}) and pages == 2
+    assert client.get("/v1/postings", params={"after": "", "offset": 2}).status_code == 422
+    assert client.get("/v1/postings", params={"after": "x' or 1"}).status_code == 422
+
+
 def test_writes_succeed_while_bus_is_down_and_publish_when_back(client: TestClient, stack: Stack) -> None:
     publisher = stack.app.state.publisher
     assert isinstance(publisher, MemoryPublisher)
