@@ -68,7 +68,43 @@ class NotifyHandler(EventRouter):
         }
 
     def batch_routes(self) -> BatchRoutes:
-        return {MatchCreated: self.on_matches, MatchUpdated: self.on_matches}
+        return {
+            MatchCreated: self.on_matches,
+            MatchUpdated: self.on_matches,
+            ContactUpserted: self.on_contacts,
+        }
+
+    async def on_contacts(self, events: Sequence[ContactUpserted]) -> None:
+        """A run of contact upserts: the seekers new to notify inserted at once, their waiting
+        recommendations found with one query; a contact notify already holds takes the per-event
+        path (version check, update). A run naming one seeker twice is handled event by event,
+        so that the later event sees the earlier one's write, as it would one at a time."""
+        ids = [e.payload.profile_id for e in events]
+        if len(set(ids)) < len(ids):
+            for event in events:
+                await self._on_contact_upserted(event)
+            return
+        now = self._clock()
+        started = time.perf_counter()
+        docs = [d.contact_doc(e.payload, now=now) for e in events]
+        created = await self.contacts.insert_many(docs)
+        for event, new in zip(events, created, strict=True):
+            if not new:
+                await self._on_contact_upserted(event)
+        fresh = [doc for doc, new in zip(docs, created, strict=True) if new]
+        usable = {doc["_id"]: doc for doc in fresh if d.contact_usable(doc)}
+        if usable:
+            waiting = {
+                "profile_id": {"$in": sorted(usable)},
+                "status": "active",
+                "deliveries_scheduled": False,
+            }
+            for rec in await self.recommendations.find(waiting):
+                await self._schedule(rec, usable[rec["profile_id"]], now)
+        unusable = sorted(doc["_id"] for doc in fresh if doc["_id"] not in usable)
+        if unusable:
+            await self._cancel_pending({"profile_id": {"$in": unusable}}, reason="contact_inactive", now=now)
+        STAGE_SECONDS.labels("notify", "contacts").observe(time.perf_counter() - started)
 
     async def on_matches(self, events: Sequence[MatchCreated | MatchUpdated]) -> None:
         """A run of match events in one pass (see the module's docstring); order per pair kept."""

@@ -70,3 +70,38 @@ async def test_a_replayed_batch_changes_nothing() -> None:
     before = await state(store)
     await handler.on_matches(batch)
     assert await state(store) == before
+
+
+async def contacts_state(store: MemoryStore) -> list[dict[str, object]]:
+    return await store.collection(d.CONTACTS).find({}, sort=[("_id", 1)])
+
+
+def contact_runs() -> list:  # type: ignore[type-arg]
+    """A seeker whose match waited for the contact, one without consent, one already known (a
+    newer version), and a run naming one seeker twice."""
+    return [
+        [
+            contact_event("p3", channels=["inbox", "sms", "wechat"]),
+            contact_event("p4", consent=False),
+            contact_event("p1", version=2, channels=["inbox", "wechat"]),
+        ],
+        [contact_event("p5", version=1), contact_event("p5", version=2, consent=False)],
+    ]
+
+
+async def test_a_batch_of_contacts_stores_and_schedules_what_one_by_one_handling_does() -> None:
+    one_store, one = rig()
+    batch_store, batch = rig()
+    for handler in (one, batch):
+        await with_contacts(handler)
+        for event in events():
+            await handler.handle(event)
+    for run in contact_runs():
+        for event in run:
+            await one.handle(event)
+        await batch.on_contacts(run)
+    assert await contacts_state(batch_store) == await contacts_state(one_store)
+    assert await state(batch_store) == await state(one_store)
+    recs, dels = await state(batch_store)
+    assert "p3:j1:sms" in {x["_id"] for x in dels}  # the match that waited for its contact is pushed now
+    assert next(r for r in recs if r["_id"] == "p3:j1")["deliveries_scheduled"] is True
