@@ -85,8 +85,12 @@ def stage_seconds(stack: StackInfo) -> dict[tuple[str, str, str], tuple[float, f
     out: dict[tuple[str, str, str], tuple[float, float]] = {}
     for service in SERVICES:
         url = getattr(stack, service) + "/metrics"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            text = response.read().decode()
+        try:  # a service saturated by the run may answer late: its stages are then left out
+            with urllib.request.urlopen(url, timeout=60) as response:
+                text = response.read().decode()
+        except OSError as exc:
+            print(f"  warning: {url} did not answer ({exc!r}); its stages are left out of this load")
+            continue
         for family in text_string_to_metric_families(text):
             if family.name != "chunfeng_stage_seconds":
                 continue
@@ -106,9 +110,15 @@ def stage_delta(
     after: dict[tuple[str, str, str], tuple[float, float]],
     seconds: float,
 ) -> dict[str, dict[str, float]]:
-    """Per stage: busy seconds per wall second and mean seconds per observation, over a run."""
+    """Per stage: busy seconds per wall second and mean seconds per observation, over a run.
+
+    A service missing from ``before`` (it did not answer) is left out: its totals since start
+    are not this run's."""
     out: dict[str, dict[str, float]] = {}
+    answered = {key[0] for key in before}
     for key, (total, count) in after.items():
+        if key[0] not in answered:
+            continue
         t0, c0 = before.get(key, (0.0, 0.0))
         if count > c0:
             name = f"{key[1]}/{key[2]}"
@@ -169,15 +179,19 @@ async def measure(stack: StackInfo, args: argparse.Namespace) -> dict[str, Any]:
     loads = [float(x) for x in args.pipeline_loads.split(",") if x.strip()]
     for i, mult in enumerate(loads):
         before, started = stage_seconds(stack), time.perf_counter()
-        result = await pl.pipeline(
-            _args(
-                stack,
-                rate=base * mult,
-                duration_s=args.pipeline_seconds,
-                timeout_s=args.pipeline_timeout_s,
-                run_id=i + 1,
+        try:
+            result = await pl.pipeline(
+                _args(
+                    stack,
+                    rate=base * mult,
+                    duration_s=args.pipeline_seconds,
+                    timeout_s=args.pipeline_timeout_s,
+                    run_id=i + 1,
+                )
             )
-        )
+        except Exception as exc:  # what was measured so far still counts; the failure is printed
+            print(f"  warning: the {mult:g}x run failed ({exc!r}); the series stops here")
+            break
         elapsed = time.perf_counter() - started
         stages = stage_delta(before, stage_seconds(stack), elapsed)
         load = os.getloadavg()[0]
