@@ -23,8 +23,9 @@ harmless, loss is not).
 
 A round takes its documents together: the kicked ones are read in one query, the events of all
 of them go out in one publish (in document order, so each entity's events keep theirs), and
-only then are the documents cleared, concurrently (each clear is its own guarded update of one
-document, so they do not wait on each other). One document at a time, a round cost three round
+only then are the documents cleared, a few at a time (each clear is its own guarded update of
+one document, so they need not wait on each other; ``gather_writes`` bounds how many are in
+flight, which FerretDB needs). One document at a time, a round cost three round
 trips per document, and under a burst of writes the relay fell behind the requests it follows.
 """
 
@@ -42,7 +43,7 @@ from shared.bus.base import Publisher
 from shared.events import Event, to_record
 from shared.logging import get_logger
 from shared.metrics import EVENTS_PUBLISHED, STAGE_SECONDS
-from shared.store.base import Collection, Doc, Sort, Where
+from shared.store.base import Collection, Doc, Sort, Where, gather_writes
 
 log = get_logger("outbox")
 
@@ -212,7 +213,7 @@ class OutboxRelay:
             return await src.collection.update(doc["_id"], set=set_, where=where)
 
         started = time.perf_counter()
-        cleared = await asyncio.gather(*(clear(doc) for doc in docs))
+        cleared = await gather_writes(clear(doc) for doc in docs)
         STAGE_SECONDS.labels(f"{self._producer}-outbox", "clear").observe(time.perf_counter() - started)
         return len(events), sum(cleared)
 

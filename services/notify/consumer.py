@@ -8,7 +8,7 @@ writes is repaired by the replay instead of being lost.
 Runs of ``match.created``/``match.updated`` events (the commonest by far: a seeker's matches
 come together) are handled as one batch (``on_matches``): the same steps, each once for the
 batch instead of once per event — one insert of all recommendations, one read of the contacts
-of those that are new, one insert of their deliveries, then their marks (concurrently). The
+of those that are new, one insert of their deliveries, then their marks (a few at a time). The
 events that were not new (a known pair updated) take the per-event path, in order. One at a
 time, a match event cost four sequential round trips to FerretDB, which bounded notify at a
 few dozen events per second.
@@ -16,7 +16,6 @@ few dozen events per second.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -36,7 +35,7 @@ from shared.events import (
 )
 from shared.logging import get_logger
 from shared.metrics import STAGE_SECONDS
-from shared.store.base import Store
+from shared.store.base import Store, gather_writes
 
 log = get_logger("notify.consumer")
 
@@ -134,8 +133,8 @@ class NotifyHandler(EventRouter):
                 for channel in d.push_channels(contact, self._available)
             ]
         )
-        await asyncio.gather(
-            *(self.recommendations.update(rec["_id"], set={"deliveries_scheduled": True}) for rec, _ in due)
+        await gather_writes(
+            self.recommendations.update(rec["_id"], set={"deliveries_scheduled": True}) for rec, _ in due
         )
         STAGE_SECONDS.labels("notify", "schedule").observe(time.perf_counter() - started)
         log.info("recommendations", created=len(fresh), scheduled=len(due))

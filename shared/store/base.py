@@ -11,13 +11,32 @@ field -> {op: value} with op in ``$in $nin $ne $lt $lte $gt $gte $exists``. Upda
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 Doc = dict[str, Any]
 Where = Mapping[str, Any]
 Sort = Sequence[tuple[str, int]]  # (field, 1 ascending | -1 descending)
+
+
+# Writes of one batch sent at once, at most. FerretDB 1.x on PostgreSQL wedged for good when
+# two services sent a few hundred concurrent updates (its 50 PostgreSQL connections idle, every
+# client waiting): a request seems to hold one pooled connection while it waits for another.
+MAX_CONCURRENT_WRITES = 8
+
+
+async def gather_writes(writes: Iterable[Awaitable[T]], limit: int = MAX_CONCURRENT_WRITES) -> list[T]:
+    """Await independent writes (e.g. one per document) with at most ``limit`` in flight, in order."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(write: Awaitable[T]) -> T:
+        async with gate:
+            return await write
+
+    return list(await asyncio.gather(*(one(w) for w in writes)))
 
 
 class StoreUnavailable(RuntimeError):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from shared.store.base import gather_writes
 from shared.store.memory import MemoryStore
 
 
@@ -38,3 +41,18 @@ async def test_insert_many_reports_per_document_whether_it_was_new() -> None:
         False,
     ]
     assert [d["n"] for d in await c.find({}, sort=[("_id", 1)])] == [0, 1]  # the first write of each id stays
+
+
+async def test_gather_writes_keeps_order_and_at_most_the_limit_in_flight() -> None:
+    in_flight, peak = 0, 0
+
+    async def write(i: int) -> int:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0)
+        in_flight -= 1
+        return i
+
+    assert await gather_writes((write(i) for i in range(50)), limit=3) == list(range(50))
+    assert peak == 3
