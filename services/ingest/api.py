@@ -83,7 +83,7 @@ async def _page(
         items, total = await repo.page(status=only, limit=limit, offset=offset, scope=scope)
         return Page(items=items, total=total, limit=limit, offset=offset)
     if offset:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "offset: not with after (a keyset page)")
+        raise HTTPException(422, "offset: not with after (a keyset page)")
     items, cursor = await repo.page_after(status=only, limit=limit, after=after, scope=scope)
     return Page(items=items, total=None, limit=limit, offset=0, next=cursor)
 
