@@ -82,8 +82,6 @@ async def _page(
     if after is None:
         items, total = await repo.page(status=only, limit=limit, offset=offset, scope=scope)
         return Page(items=items, total=total, limit=limit, offset=offset)
-    if offset:
-        raise HTTPException(422, "offset: not with after (a keyset page)")
     items, cursor = await repo.page_after(status=only, limit=limit, after=after, scope=scope)
     return Page(items=items, total=None, limit=limit, offset=0, next=cursor)
 
