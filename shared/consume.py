@@ -28,6 +28,10 @@ reason is retried whole (batch handlers are idempotent, as per-record ones are).
 ``InvalidRecord``, the loop cannot tell which record was bad, so it handles that run again one
 record at a time through the per-record routes (every batched class must have one): the bad
 record is dead-lettered alone and the others proceed.
+
+A tombstone (a null value, on a compacted topic) is skipped and committed, never dead-lettered:
+the deletion event published just before it did the work, and the tombstone is only there for
+the broker's compaction.
 """
 
 from __future__ import annotations
@@ -165,7 +169,7 @@ class ConsumerLoop:
         for record in records:
             batch_handler: BatchHandler | None = None
             event: Event | None = None
-            if self._batch_routes:
+            if self._batch_routes and record.value is not None:  # a tombstone is skipped below
                 try:
                     event = parse(record.topic, record.value)
                 except InvalidRecord:
@@ -221,6 +225,8 @@ class ConsumerLoop:
         return True
 
     async def _handle_until_done(self, record: Record, event: Event | None = None) -> bool:
+        if record.value is None:
+            return True  # a tombstone: nothing to handle, never a bad record
         if event is None:
             try:
                 event = parse(record.topic, record.value)
@@ -263,7 +269,7 @@ class ConsumerLoop:
                 offset=record.offset,
                 key=record.key,
                 reason=reason,
-                original=original_text(record.value),
+                original=original_text(record.value or b""),
             ),
         )
         if not await self._retry(

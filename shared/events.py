@@ -22,6 +22,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal
 
@@ -49,6 +50,12 @@ TOPIC_FUNNEL = topic_name("funnel")  # a seeker's way from recommendation to a s
 TOPIC_RECRUITMENT = topic_name("recruitment")  # job fairs and their invitations (精准推送)
 TOPIC_DEAD_LETTER = topic_name("notify.deadletter")  # deliveries that failed for good
 TOPIC_REJECTED = topic_name("deadletter")  # records a consumer could not accept
+
+# Topics whose key is one seeker and whose latest record is her current state, so Kafka may keep
+# only that (log compaction): a tombstone (null value) after the deletion events makes the broker
+# forget every record of a deleted seeker. Not the matches, feedback or funnel: they hold many
+# pairs under one seeker's key, and the funnel's history is what the circular is computed from.
+COMPACTED_TOPICS = frozenset({TOPIC_PROFILES, TOPIC_CONTACTS})
 
 
 def utcnow() -> datetime:
@@ -530,12 +537,34 @@ def topics_of(classes: Iterable[type[Event]]) -> list[str]:
 # --- producing and parsing ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    """Not an event: Kafka's "forget this key" (a null value) on a compacted topic.
+
+    Published after the deletion events of the same key, so every consumer has handled the
+    deletion before compaction removes what came before; consumers skip the tombstone itself.
+    """
+
+    topic: str
+    key: str
+
+
+def tombstones(key: str) -> list[Tombstone]:
+    """The tombstones that make the compacted topics forget one seeker."""
+    return [Tombstone(topic, key) for topic in sorted(COMPACTED_TOPICS)]
+
+
 class UnregisteredEvent(TypeError):
     """A producer tried to publish an event class the registry does not know."""
 
 
-def to_record(event: Event) -> tuple[str, str, bytes]:
-    """(topic, key, value) for ``Publisher.publish_many``; only registered events pass."""
+def to_record(event: Event | Tombstone) -> tuple[str, str, bytes | None]:
+    """(topic, key, value) for ``Publisher.publish_many``; only registered events pass, and
+    tombstones only on compacted topics (elsewhere a null value is just a record nobody reads)."""
+    if isinstance(event, Tombstone):
+        if event.topic not in COMPACTED_TOPICS:
+            raise UnregisteredEvent(f"no tombstones on {event.topic}: it is not compacted")
+        return event.topic, event.key, None
     cls = type(event)
     if REGISTRY.get((cls.topic, event.type, event.schema_version)) is not cls:
         raise UnregisteredEvent(f"{cls.__name__} ({event.type} v{event.schema_version}) is not registered")

@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.bus.base import Publisher
-from shared.events import Event, to_record
+from shared.events import Event, Tombstone, to_record
 from shared.logging import get_logger
 from shared.metrics import EVENTS_PUBLISHED, STAGE_SECONDS
 from shared.store.base import Collection, Doc, Sort, Where, gather_writes
@@ -63,7 +63,7 @@ class OutboxSource:
 
     collection: Collection
     pending: Where
-    events: Callable[[Doc], Sequence[Event]]
+    events: Callable[[Doc], Sequence[Event | Tombstone]]
     clear: Callable[[Doc], tuple[dict[str, Any], Where | None]]
     order: Sort = (("updated_at", 1),)
 

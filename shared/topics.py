@@ -2,7 +2,8 @@
 
 Entity topics get ``CHUNFENG_TOPIC_PARTITIONS`` partitions (3 by default) so that each
 consumer group can spread over three members; the dead-letter topics (undeliverable
-messages, rejected records) need only one.
+messages, rejected records) need only one. The seeker topics in ``COMPACTED_TOPICS`` (profiles,
+contacts) are compacted, so that a deleted seeker's tombstone makes the broker forget her.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 
 from shared.bus.base import TopicSpec
 from shared.events import (
+    COMPACTED_TOPICS,
     TOPIC_CONTACTS,
     TOPIC_DEAD_LETTER,
     TOPIC_FEEDBACK,
@@ -35,7 +37,7 @@ def topic_specs(partitions: int) -> list[TopicSpec]:
         TOPIC_FUNNEL,
         TOPIC_RECRUITMENT,
     ]
-    return [TopicSpec(t, partitions) for t in entity] + [
+    return [TopicSpec(t, partitions, compacted=t in COMPACTED_TOPICS) for t in entity] + [
         TopicSpec(TOPIC_DEAD_LETTER, 1),
         TopicSpec(TOPIC_REJECTED, 1),
     ]

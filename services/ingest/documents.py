@@ -22,12 +22,16 @@ from shared.events import (
     ContactRemoved,
     ContactUpserted,
     Event,
+    HomeArea,
     PostingClosed,
     PostingDeleted,
     PostingUpserted,
     ProfileDeleted,
+    ProfileMatchView,
     ProfileUpserted,
+    Tombstone,
     revive,
+    tombstones,
 )
 from shared.models import PostingIn, ProfileIn
 from shared.store.base import Doc
@@ -48,12 +52,16 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def outbox_entry(event: Event) -> dict[str, Any]:
+def outbox_entry(event: Event | Tombstone) -> dict[str, Any]:
     """A serialized event plus the topic it goes to (events ignore the extra key)."""
+    if isinstance(event, Tombstone):
+        return {"topic": event.topic, "key": event.key, "tombstone": True}
     return {"topic": event.topic, **event.model_dump(mode="json")}
 
 
-def entry_event(entry: dict[str, Any]) -> Event:
+def entry_event(entry: dict[str, Any]) -> Event | Tombstone:
+    if entry.get("tombstone"):
+        return Tombstone(str(entry["topic"]), str(entry["key"]))
     return revive(str(entry["topic"]), entry)
 
 
@@ -66,6 +74,7 @@ class Kind:
     model: type[BaseModel]
     initial_status: str
     statuses: tuple[str, ...]
+    forget_on_delete: bool = False  # deleting erases the data (personal), not only marks it
 
     def parse(self, data: dict[str, Any]) -> BaseModel:
         return self.model.model_validate(data)
@@ -77,16 +86,23 @@ class Kind:
             posting_event = {"closed": PostingClosed, DELETED: PostingDeleted}.get(status, PostingUpserted)
             return [outbox_entry(posting_event(key=id, payload=view, producer=PRODUCER))]
         assert isinstance(model, ProfileIn)
-        match = profile_match_view(model, id=id, version=version, status=status)
         if status == DELETED:
+            # The least a consumer needs to drop the seeker: her id, the version that ends her,
+            # and the fields the payload's schema requires (her town and free text stay behind).
+            gone = ProfileMatchView(
+                id=id,
+                version=version,
+                status="deleted",
+                birth_year=model.birth_year,
+                home=HomeArea(adcode=model.home.adcode),
+            )
+            removed = ContactRemoved(profile_id=id, version=version)
             return [
-                outbox_entry(ProfileDeleted(key=id, payload=match, producer=PRODUCER)),
-                outbox_entry(
-                    ContactDeleted(
-                        key=id, payload=ContactRemoved(profile_id=id, version=version), producer=PRODUCER
-                    )
-                ),
+                outbox_entry(ProfileDeleted(key=id, payload=gone, producer=PRODUCER)),
+                outbox_entry(ContactDeleted(key=id, payload=removed, producer=PRODUCER)),
+                *(outbox_entry(t) for t in tombstones(id)),
             ]
+        match = profile_match_view(model, id=id, version=version, status=status)
         contact = contact_view(model, id=id, version=version)
         return [
             outbox_entry(ProfileUpserted(key=id, payload=match, producer=PRODUCER)),
@@ -106,7 +122,9 @@ class Kind:
 
 
 POSTING = Kind("posting", "postings", PostingIn, "open", ("open", "closed"))
-PROFILE = Kind("profile", "profiles", ProfileIn, "looking", ("looking", "hired", "paused"))
+PROFILE = Kind(
+    "profile", "profiles", ProfileIn, "looking", ("looking", "hired", "paused"), forget_on_delete=True
+)
 
 
 def data_of(model: BaseModel) -> dict[str, Any]:
@@ -154,6 +172,17 @@ def new_document(kind: Kind, model: BaseModel, *, id: str | None = None, at: str
         "outbox": kind.events(model, id=id, version=1, status=status),
         "outbox_pending": True,
     }
+
+
+def forgotten(*, at: str) -> dict[str, Any]:
+    """The fields that turn a deleted seeker's document into a tombstone without personal data.
+
+    What stays is what no one can be identified by: the id (which the audit trail and other
+    services' anonymous counts refer to), the status, the version (so a replayed older event
+    cannot bring her back) and the times. The document itself stays until its outbox — the
+    deletion events and the Kafka tombstones — is published; it then holds nothing more.
+    """
+    return {"data": {}, "area": [], "identity": None, "status": DELETED, "updated_at": at, "deleted_at": at}
 
 
 def public(doc: Doc) -> dict[str, Any]:

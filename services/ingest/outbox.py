@@ -11,7 +11,7 @@ from typing import Any
 
 from services.ingest.documents import POSTING, PROFILE, entry_event
 from shared.bus.base import Publisher
-from shared.events import Event
+from shared.events import Event, Tombstone
 from shared.logging import get_logger
 from shared.outbox import OutboxRelay, OutboxSource
 from shared.store.base import Doc, Store, Where
@@ -21,8 +21,8 @@ log = get_logger("ingest.outbox")
 PENDING: Where = {"outbox_pending": True}
 
 
-def document_events(doc: Doc) -> list[Event]:
-    events = []
+def document_events(doc: Doc) -> list[Event | Tombstone]:
+    events: list[Event | Tombstone] = []
     for entry in doc.get("outbox") or []:
         try:
             events.append(entry_event(entry))

@@ -19,11 +19,14 @@ from services.ingest.documents import (
     Kind,
     area_of,
     data_of,
+    forgotten,
     identity_key,
     new_document,
     now_iso,
+    outbox_entry,
     public,
 )
+from shared.events import tombstones
 from shared.logging import get_logger
 from shared.store.base import Collection, Doc, Store
 
@@ -64,6 +67,8 @@ class Repository:
         await self.col.ensure_index([("identity", 1)])
         await self._backfill("area", lambda data: area_of(self.kind.adcode_of(data)))
         await self._backfill("identity", lambda data: identity_key(self.kind.parse(data)))
+        if self.kind.forget_on_delete:
+            await self._forget_deleted()
 
     async def _backfill(self, field: str, compute: Callable[[dict[str, Any]], Any]) -> None:
         """Give documents written before ``field`` existed theirs (``area`` came with access
@@ -80,6 +85,25 @@ class Repository:
             await self.col.update(
                 doc["_id"], set={field: compute(doc["data"])}, where={"version": doc["version"]}
             )
+        await self._migrations.replace({"_id": marker, "at": now_iso()})
+
+    async def _forget_deleted(self) -> None:
+        """Erase the data of seekers deleted before deletion erased it, once per database, and
+        have the relay publish their tombstones, so the compacted topics forget them too."""
+        marker = f"deleted-forgotten:{self.kind.collection}"
+        if await self._migrations.get(marker) is not None:
+            return
+        for doc in await self.col.find({"status": DELETED}):
+            if doc.get("data"):
+                fields = {
+                    **forgotten(at=now_iso()),
+                    "outbox": [
+                        *(doc.get("outbox") or []),
+                        *(outbox_entry(t) for t in tombstones(doc["_id"])),
+                    ],
+                    "outbox_pending": True,
+                }
+                await self.col.update(doc["_id"], set=fields, where={"version": doc["version"]})
         await self._migrations.replace({"_id": marker, "at": now_iso()})
 
     async def create(self, model: BaseModel) -> dict[str, Any]:
@@ -158,8 +182,23 @@ class Repository:
         return await self._change(id, change, mark=mark)
 
     async def delete(self, id: str, allow: Allow | None = None) -> None:
-        """Soft delete: the tombstone keeps the data the deletion events are built from."""
-        await self._change(id, lambda doc: (self.kind.parse(doc["data"]), DELETED), allow)
+        """A posting is marked deleted and keeps its data (no personal data, and its employer's
+        history); a seeker is forgotten: the document keeps no personal data (``forgotten``),
+        and its outbox holds only the deletion events and tombstones — events still waiting
+        there (an upsert carrying the phone) are dropped, as the deletion supersedes them."""
+        if not self.kind.forget_on_delete:
+            await self._change(id, lambda doc: (self.kind.parse(doc["data"]), DELETED), allow)
+            return
+        for _ in range(MAX_ATTEMPTS):
+            doc = await self._live(id, allow)
+            version = int(doc["version"]) + 1
+            events = self.kind.events(self.kind.parse(doc["data"]), id=id, version=version, status=DELETED)
+            fields = {**forgotten(at=now_iso()), "outbox": events, "outbox_pending": True}
+            if await self.col.update(id, set=fields, inc={"version": 1}, where={"version": doc["version"]}):
+                log.info(f"{self.kind.name} deleted and its data erased", id=id, version=version)
+                self._on_write(self.kind.collection, id)
+                return
+        raise Conflict(f"{self.kind.name} {id} is being changed concurrently; retry")
 
     async def _live(self, id: str, allow: Allow | None = None) -> Doc:
         doc = await self.col.get(id)

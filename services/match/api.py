@@ -36,7 +36,7 @@ REDACTED = "政策加分（仅求职者本人和工作人员可见）"
 
 async def _view_of(request: Request, collection: str, id: str) -> dict[str, Any] | None:
     doc = await request.app.state.store.collection(collection).get(id)
-    return doc["view"] if doc else None
+    return doc.get("view") if doc else None  # a deleted seeker's document has none
 
 
 async def _check_profile(request: Request, principal: Principal, profile_id: str) -> None:

@@ -179,6 +179,9 @@ class MatchProcessor(EventRouter):
             await self.persist_waiting()
             await self.postings.replace_many(list(snapshots["postings"].values()))
             await self.profiles.replace_many(list(snapshots["profiles"].values()))
+        for _, view in views:
+            if isinstance(view, ProfileMatchView) and view.status == "deleted":
+                await self._forget(view)
         for event_id, _ in done:
             self._unsent.pop(event_id, None)
         changed = sum(len(changes) for _, changes in done)
@@ -208,7 +211,22 @@ class MatchProcessor(EventRouter):
         await self._apply(event, self.postings, view_of(event))
 
     async def on_profile(self, event: ProfileEvent) -> None:
-        await self._apply(event, self.profiles, view_of(event))
+        view = view_of(event)
+        await self._apply(event, self.profiles, view)
+        if view.status == "deleted":
+            await self._forget(view)
+
+    async def _forget(self, view: ProfileMatchView) -> None:
+        """A deleted seeker, once her withdrawals are published: nothing of her stays but her id
+        and last version (so a replayed older upsert cannot bring her back) — no view, no
+        matches, no declines, in the store or in memory. Idempotent, so a replay after a crash
+        in between finishes the job."""
+        await self.profiles.replace(
+            {"_id": view.id, "version": view.version, "status": "deleted", "updated_at": utcnow()}
+        )
+        await self.matches.delete_many({"profile_id": view.id})
+        await self.declines.delete_many({"profile_id": view.id})
+        self.engine.forget_profile(view.id)
 
     async def _apply(self, event: Event, coll: Any, view: PostingView | ProfileMatchView) -> None:
         held = await coll.get(view.id)

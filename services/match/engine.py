@@ -223,6 +223,15 @@ class MatchEngine:
     def posting_summary(self, posting_id: str) -> PostingSummary:
         return self._summary(posting_id)
 
+    def forget_profile(self, profile_id: str) -> None:
+        """Drop what memory still holds of a deleted seeker (her matches are already withdrawn)."""
+        self.index.profiles.remove(profile_id)
+        self._profiles.pop(profile_id, None)
+        self._emitted.pop(profile_id, None)
+        self._lists.pop(profile_id, None)
+        for posting_id in self._declined.pop(profile_id, set()):
+            self._declined_by.get(posting_id, set()).discard(profile_id)
+
     # -- storage -----------------------------------------------------------------------------------
 
     def _store_posting(self, view: PostingView) -> None:

@@ -155,11 +155,28 @@ class NotifyHandler(EventRouter):
             profile_id=removed.profile_id, version=version, display_name="", consent=False, active=False
         )
         await self.on_contact(tombstone, deleted=True)
+        await self.forget(removed.profile_id)
+
+    async def forget(self, profile_id: str) -> None:
+        """A deleted seeker: her inbox goes (the items say where she lives and what she was
+        offered); her delivery records stay, as ids, channel, status and times — what the daily
+        cap and an audit of what was sent count — without their last error. The contact is
+        already a tombstone without phone, name or addresses. Idempotent."""
+        await self.recommendations.delete_many({"profile_id": profile_id})
+        for delivery in await self.deliveries.find({"profile_id": profile_id}):
+            if delivery.get("last_error") is not None:
+                await self.deliveries.update(delivery["_id"], set={"last_error": None})
 
     # --- matches -------------------------------------------------------------------------------
 
     async def on_match(self, match: MatchView, event_at: datetime) -> None:
         now = self._clock()
+        contact = await self.contacts.get(match.profile_id)
+        if contact is not None and contact.get("deleted"):
+            # The seeker was deleted; a match from before that (another topic, so it may come
+            # later) must not give her an inbox again.
+            log.info("match for a deleted seeker ignored", profile_id=match.profile_id)
+            return
         rec_id = d.recommendation_id(match.profile_id, match.posting_id)
         doc = d.recommendation_doc(match, now=now, event_at=event_at)
         created = await self.recommendations.insert(doc)
@@ -172,7 +189,6 @@ class NotifyHandler(EventRouter):
             await self._refresh(rec_id, match, event_at, now)
             rec = await self.recommendations.get(rec_id)
         if rec is not None and rec["status"] == "active" and not rec.get("deliveries_scheduled"):
-            contact = await self.contacts.get(match.profile_id)
             if d.contact_usable(contact):
                 assert contact is not None
                 await self._schedule(rec, contact, now)

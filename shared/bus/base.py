@@ -12,6 +12,8 @@ Semantics every implementation keeps:
   ``BusUnavailable`` if it cannot be. A caller that got no exception may forget the record.
 * **Consumer groups.** Each group sees every record once per partition assignment; members of
   one group share the partitions.
+* **Tombstones.** A record whose value is ``None`` (Kafka's null value) says "forget this key" on
+  a compacted topic; compaction later drops every earlier record with that key.
 * **Offsets.** The *position* is the next record ``poll`` will return; the *committed* offset is
   what a restarted member resumes from. Nothing is committed implicitly: a consumer calls
   ``commit`` after it has finished with the records it polled, so that a crash replays at most
@@ -35,7 +37,7 @@ class Record:
     partition: int
     offset: int
     key: str
-    value: bytes
+    value: bytes | None  # None: a tombstone
     headers: tuple[tuple[str, bytes], ...] = field(default=())
 
 
@@ -43,6 +45,7 @@ class Record:
 class TopicSpec:
     name: str
     partitions: int = 3
+    compacted: bool = False  # keep the latest record per key; a tombstone makes the key forgotten
 
 
 class Publisher(ABC):
@@ -54,10 +57,11 @@ class Publisher(ABC):
         """Flush what is in flight, then close."""
 
     @abstractmethod
-    async def publish(self, topic: str, key: str, value: bytes) -> None:
-        """Durably append one record; raise ``BusUnavailable`` if that is not possible now."""
+    async def publish(self, topic: str, key: str, value: bytes | None) -> None:
+        """Durably append one record (``None``: a tombstone); raise ``BusUnavailable`` if that is
+        not possible now."""
 
-    async def publish_many(self, records: Sequence[tuple[str, str, bytes]]) -> None:
+    async def publish_many(self, records: Sequence[tuple[str, str, bytes | None]]) -> None:
         """Append several records (topic, key, value); all or an exception. Order per key is kept."""
         for topic, key, value in records:
             await self.publish(topic, key, value)

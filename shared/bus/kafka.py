@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
 
 from shared.bus.base import Bus, BusUnavailable, Consumer, Publisher, Record, TopicSpec
@@ -21,6 +22,20 @@ from shared.logging import get_logger
 log = get_logger("bus.kafka")
 
 SEND_TIMEOUT_S = 10.0
+
+DAY_MS = 24 * 3600 * 1000
+COMPACTED_CONFIG: dict[str, str] = {
+    "cleanup.policy": "compact",
+    # Consumers act on the deletion event published just before a tombstone and skip the
+    # tombstone itself, so the deletion event must outlive any plausible consumer lag: a week.
+    "min.compaction.lag.ms": str(7 * DAY_MS),
+    # ... and compaction must then happen: the active segment rolls daily (only closed
+    # segments are compacted), and no record waits more than two weeks to be compacted away.
+    "segment.ms": str(DAY_MS),
+    "max.compaction.lag.ms": str(14 * DAY_MS),
+    # A tombstone stays readable a day after compaction, then the key is gone entirely.
+    "delete.retention.ms": str(DAY_MS),
+}
 
 
 class KafkaBus(Bus):
@@ -35,12 +50,22 @@ class KafkaBus(Bus):
         return KafkaConsumer(self.bootstrap_servers, group_id, list(topics), client_id)
 
     async def ensure_topics(self, specs: Sequence[TopicSpec]) -> None:
+        """Create the missing topics; make existing ones that should be compacted compacted.
+
+        A topic created before compaction was asked for (an older deployment) gets the same
+        configuration by ``AlterConfigs``, so that deleted seekers are forgotten there too.
+        """
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id="chunfeng-admin")
         await admin.start()
         try:
             existing = set(await admin.list_topics())
             new = [
-                NewTopic(s.name, num_partitions=s.partitions, replication_factor=self.replication_factor)
+                NewTopic(
+                    s.name,
+                    num_partitions=s.partitions,
+                    replication_factor=self.replication_factor,
+                    topic_configs=dict(COMPACTED_CONFIG) if s.compacted else {},
+                )
                 for s in specs
                 if s.name not in existing
             ]
@@ -49,6 +74,15 @@ class KafkaBus(Bus):
                     await admin.create_topics(new)
                 except TopicAlreadyExistsError:
                     pass
+            older = [s.name for s in specs if s.compacted and s.name in existing]
+            if older:
+                responses = await admin.alter_configs(
+                    [ConfigResource(ConfigResourceType.TOPIC, name, dict(COMPACTED_CONFIG)) for name in older]
+                )
+                for response in responses:
+                    for error_code, message, _type, name in response.resources:
+                        if error_code:
+                            log.error("cannot make topic compacted", topic=name, error=message)
         finally:
             await admin.close()
 
@@ -94,10 +128,10 @@ class KafkaPublisher(Publisher):
     async def stop(self) -> None:
         await self._reset()  # AIOKafkaProducer.stop() flushes pending batches first
 
-    async def publish(self, topic: str, key: str, value: bytes) -> None:
+    async def publish(self, topic: str, key: str, value: bytes | None) -> None:
         await self.publish_many([(topic, key, value)])
 
-    async def publish_many(self, records: Sequence[tuple[str, str, bytes]]) -> None:
+    async def publish_many(self, records: Sequence[tuple[str, str, bytes | None]]) -> None:
         producer = await self._ensure()
         try:
             futures = [await producer.send(t, value=v, key=k.encode()) for t, k, v in records]
@@ -162,7 +196,7 @@ class KafkaConsumer(Consumer):
             for m in messages:
                 key = m.key.decode() if m.key is not None else ""
                 headers = tuple((h[0], h[1]) for h in (m.headers or ()))
-                out.append(Record(tp.topic, tp.partition, m.offset, key, m.value or b"", headers))
+                out.append(Record(tp.topic, tp.partition, m.offset, key, m.value, headers))
         return out
 
     async def commit(self, records: Sequence[Record]) -> None:

@@ -3,7 +3,8 @@
 Not a mock: it keeps topics with partitions (records placed by key hash, so per-key order
 holds), consumer groups that share partitions among their members, and committed offsets
 from which a re-joining member resumes. What it does not keep is durability across a process
-restart — the embedded mode is for demos; deployments use Kafka.
+restart — the embedded mode is for demos; deployments use Kafka — nor compaction: a tombstone
+is appended like any record.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class MemoryBus(Bus):
         """Every record of a topic, partition by partition (for tests and the demo)."""
         return [r for part in self._topic(topic) for r in part]
 
-    async def _append(self, topic: str, key: str, value: bytes) -> None:
+    async def _append(self, topic: str, key: str, value: bytes | None) -> None:
         parts = self._topic(topic)
         p = partition_for(key, len(parts))
         parts[p].append(Record(topic, p, len(parts[p]), key, value))
@@ -112,7 +113,7 @@ class MemoryPublisher(Publisher):
     async def stop(self) -> None:
         return None
 
-    async def publish(self, topic: str, key: str, value: bytes) -> None:
+    async def publish(self, topic: str, key: str, value: bytes | None) -> None:
         if not self.available:
             from shared.bus.base import BusUnavailable
 
