@@ -158,14 +158,14 @@ class NotifyHandler(EventRouter):
         await self.forget(removed.profile_id)
 
     async def forget(self, profile_id: str) -> None:
-        """A deleted seeker: her inbox goes (the items say where she lives and what she was
-        offered); her delivery records stay, as ids, channel, status and times — what the daily
-        cap and an audit of what was sent count — without their last error. The contact is
-        already a tombstone without phone, name or addresses. Idempotent."""
+        """A deleted seeker: her inbox and her delivery records go too (the items say where she
+        lives and what she was offered; the records, what was pushed to her and when). What
+        was sent stays counted, without her, in ``chunfeng_deliveries_total``; the daily cap
+        has no one left to count for. The contact is already a tombstone without phone, name
+        or addresses. Idempotent. A delivery the worker is sending at this moment finds its
+        record gone and writes nothing back (updates do not create)."""
         await self.recommendations.delete_many({"profile_id": profile_id})
-        for delivery in await self.deliveries.find({"profile_id": profile_id}):
-            if delivery.get("last_error") is not None:
-                await self.deliveries.update(delivery["_id"], set={"last_error": None})
+        await self.deliveries.delete_many({"profile_id": profile_id})
 
     # --- matches -------------------------------------------------------------------------------
 

@@ -212,19 +212,18 @@ async def test_match_drops_the_seeker_view_matches_declines_and_memory() -> None
 # --- notify --------------------------------------------------------------------------------------
 
 
-async def test_notify_drops_the_inbox_keeps_anonymous_delivery_records_and_no_late_match_revives() -> None:
+async def test_notify_drops_the_inbox_and_the_delivery_records_and_no_late_match_revives_them() -> None:
     store = MemoryStore()
     handler = NotifyHandler(store, push_channels=["sms"], clock=FakeClock(T0))
     await handler.handle(contact_event("p1", channels=["inbox", "sms"], phone=PHONE))
     await handler.handle(match_event(profile_id="p1", posting_id="j1"))
-    await store.collection(nd.DELIVERIES).update("p1:j1:sms", set={"last_error": "gateway 503"})
+    assert await store.collection(nd.DELIVERIES).find({"profile_id": "p1"})
     await handler.handle(ContactDeleted(key="p1", payload=ContactRemoved(profile_id="p1", version=9)))
     assert await store.collection(nd.RECOMMENDATIONS).find({"profile_id": "p1"}) == []
     contact = await store.collection(nd.CONTACTS).get("p1")
     assert contact is not None and contact["deleted"] and contact["phone"] is None
     assert contact["display_name"] == "" and contact["home_adcode"] is None
-    [delivery] = await store.collection(nd.DELIVERIES).find({"profile_id": "p1"})
-    assert (delivery["status"], delivery["last_error"]) == ("cancelled", None)
+    assert await store.collection(nd.DELIVERIES).find({"profile_id": "p1"}) == []
     # a match from before the deletion, arriving late on its own topic, gives her no inbox again
     await handler.handle(match_event(profile_id="p1", posting_id="j2"))
     assert await store.collection(nd.RECOMMENDATIONS).find({"profile_id": "p1"}) == []
@@ -284,6 +283,7 @@ async def test_after_deletion_no_store_of_any_service_holds_her_name_phone_or_id
         for collection, docs in (await everything(store)).items():
             assert holding(docs) == [], f"{name}.{collection} still holds her"
     assert await stores["notify"].collection(nd.RECOMMENDATIONS).find({"profile_id": pid}) == []
+    assert await stores["notify"].collection(nd.DELIVERIES).find({"profile_id": pid}) == []
     assert await stores["match"].collection("matches").find({"profile_id": pid}) == []
     # campaign keeps its anonymous pair (ids and steps, no name or phone): the circular's counts
     assert await stores["campaign"].collection("pairs").find({"profile_id": pid})
