@@ -26,9 +26,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
-from stdnum.cn import ric
 
-from shared import places
+from shared import idcard, places
 
 
 class Shift(StrEnum):
@@ -139,8 +138,8 @@ def _check_ric(value: str | None) -> str | None:
     if not value:
         return None
     try:
-        return str(ric.validate(value.upper()))
-    except Exception as exc:  # stdnum raises several ValidationError subclasses
+        return idcard.validate(value)
+    except ValueError as exc:
         raise ValueError("not a valid identity-card number (check digit or birth date wrong)") from exc
 
 
@@ -347,7 +346,7 @@ class ProfileIn(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> ProfileIn:
         if self.id_number is not None:
-            born = ric.get_birth_date(self.id_number).year
+            born = idcard.birth_date(self.id_number).year
             if born != self.birth_year:
                 raise ValueError(f"birth_year {self.birth_year} disagrees with the ID number ({born})")
         if Channel.inbox not in self.channels:

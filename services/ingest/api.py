@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from services.ingest.documents import POSTING, PROFILE
-from services.ingest.imports import RowGuard, apply_rows, parse_sheet
+from services.ingest.imports import RowGuard, apply_rows, known_header, parse_sheet
 from services.ingest.repository import Allow, Conflict, Forbidden, NotFound, Repository
 from services.ingest.settings import IngestSettings
 from services.ingest.spreadsheet import SpreadsheetError, TooManyRows, read_sheet
@@ -362,7 +362,9 @@ async def import_sheet(
         )
     try:
         # Parsing a few thousand rows is CPU work: off the event loop, so other requests go on.
-        sheet = await run_in_threadpool(read_sheet, content, max_rows=settings.max_import_rows)
+        sheet = await run_in_threadpool(
+            read_sheet, content, max_rows=settings.max_import_rows, known=known_header(_KIND[kind])
+        )
         parsed = await run_in_threadpool(parse_sheet, _KIND[kind], sheet)
     except TooManyRows as exc:
         return _file_error(413, str(exc))

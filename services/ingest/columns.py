@@ -36,6 +36,7 @@ class Column:
     choices: Mapping[str, str] = dc_field(default_factory=dict)  # label -> API value
     example: Any = None
     width: int = 14
+    aliases: tuple[str, ...] = ()  # other headers officials' own sheets use for this column
 
 
 # --- value vocabularies --------------------------------------------------------------------
@@ -65,7 +66,16 @@ def _labels(choices: Mapping[str, str]) -> str:
 _LIST_NOTE = "多个值用顿号、逗号、分号或空格分隔"
 
 PROFILE_COLUMNS: tuple[Column, ...] = (
-    Column("姓名", "name", "text", "必填。求职者姓名。", True, example="王小梅", width=10),
+    Column(
+        "姓名",
+        "name",
+        "text",
+        "必填。求职者姓名。",
+        True,
+        example="王小梅",
+        width=10,
+        aliases=("求职者姓名",),
+    ),
     Column(
         "手机号",
         "phone",
@@ -74,6 +84,7 @@ PROFILE_COLUMNS: tuple[Column, ...] = (
         True,
         example="13912345678",
         width=14,
+        aliases=("手机", "手机号码", "联系电话", "电话"),
     ),
     Column(
         "身份证号",
@@ -82,10 +93,20 @@ PROFILE_COLUMNS: tuple[Column, ...] = (
         "选填。18位居民身份证号（请将单元格设为文本，以免末位被改）。",
         example="",
         width=20,
+        aliases=("身份证", "身份证号码", "公民身份号码"),
     ),
     Column("性别", "gender", "text", "选填。仅作登记，不参与匹配。", example="女", width=6),
     Column("民族", "ethnicity", "text", "选填。仅作登记，不参与匹配。", example="土家族", width=8),
-    Column("出生年份", "birth_year", "int", "必填。四位年份，如1990。", True, example=1990, width=9),
+    Column(
+        "出生年份",
+        "birth_year",
+        "int",
+        "必填。四位年份，如1990。",
+        True,
+        example=1990,
+        width=9,
+        aliases=("出生年",),
+    ),
     Column(
         "户籍区县代码",
         "home.adcode",
@@ -94,6 +115,7 @@ PROFILE_COLUMNS: tuple[Column, ...] = (
         True,
         example="422801",
         width=12,
+        aliases=("区县代码", "户籍地区县代码", "行政区划代码"),
     ),
     Column("乡镇", "home.town", "text", "选填。所在乡镇（街道）名称。", example="龙凤镇", width=10),
     Column("详细地址", "home.address", "text", "选填。村组门牌，不会发给企业。", example="", width=16),
@@ -487,6 +509,8 @@ def header_index(columns: tuple[Column, ...]) -> dict[str, Column]:
     for col in columns:
         index[normalise_header(col.header)] = col
         index[col.field.lower()] = col
+        for alias in col.aliases:
+            index.setdefault(normalise_header(alias), col)
         last = col.field.rsplit(".", 1)[-1]
         if last_counts[last] == 1:
             index.setdefault(last.lower(), col)

@@ -1,10 +1,10 @@
 """The stored shape of postings and profiles, and the events each change appends to its outbox.
 
 Pure functions, no I/O. A stored document is ``{_id, data, status, version, created_at,
-updated_at, outbox, outbox_pending, identity}``: ``data`` holds the validated input fields, ``outbox`` the
-events not yet published. The entity and its events live in one document because FerretDB 1.x
-has no multi-document transactions: one single-document write keeps "changed" and "will be
-announced" from ever disagreeing.
+updated_at, outbox, outbox_pending, identity, identity_id}``: ``data`` holds the validated input
+fields, ``outbox`` the events not yet published. The entity and its events live in one document
+because FerretDB 1.x has no multi-document transactions: one single-document write keeps
+"changed" and "will be announced" from ever disagreeing.
 """
 
 from __future__ import annotations
@@ -155,6 +155,14 @@ def identity_key(model: BaseModel) -> str:
     return "posting:" + json.dumps(key, ensure_ascii=False)
 
 
+def id_number_key(model: BaseModel) -> str | None:
+    """A seeker's ID number as a second import identity (top-level, like ``identity``): the same
+    person re-surveyed with a new phone is found by it. None for postings and seekers without one."""
+    if isinstance(model, ProfileIn) and model.id_number:
+        return f"id:{model.id_number}"
+    return None
+
+
 def new_document(kind: Kind, model: BaseModel, *, id: str | None = None, at: str | None = None) -> Doc:
     id = id or new_id()
     at = at or now_iso()
@@ -165,6 +173,7 @@ def new_document(kind: Kind, model: BaseModel, *, id: str | None = None, at: str
         "data": data,
         "area": area_of(kind.adcode_of(data)),
         "identity": identity_key(model),
+        "identity_id": id_number_key(model),
         "status": status,
         "version": 1,
         "created_at": at,
@@ -182,7 +191,15 @@ def forgotten(*, at: str) -> dict[str, Any]:
     cannot bring her back) and the times. The document itself stays until its outbox — the
     deletion events and the Kafka tombstones — is published; it then holds nothing more.
     """
-    return {"data": {}, "area": [], "identity": None, "status": DELETED, "updated_at": at, "deleted_at": at}
+    return {
+        "data": {},
+        "area": [],
+        "identity": None,
+        "identity_id": None,
+        "status": DELETED,
+        "updated_at": at,
+        "deleted_at": at,
+    }
 
 
 def public(doc: Doc) -> dict[str, Any]:

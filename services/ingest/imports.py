@@ -1,10 +1,24 @@
 """Spreadsheet rows -> validated models -> stored entities, with a per-row report.
 
 Parsing and validation (``parse_sheet``) are pure; ``apply_rows`` stores the valid rows through
-the same repository as the HTTP API (so each row's write carries its outbox events). A row is
-matched to what is already stored so that re-importing a sheet does not duplicate anyone: a
-profile by phone, a posting by (employer name, title, workplace adcode). A matched row updates
-only the fields the sheet gives; an empty cell leaves the stored value as it was.
+the same repository as the HTTP API. Every row is accepted or rejected with a reason, and
+nothing is half-written: a row is one single-document write that carries its outbox events, so it
+is stored with its events or not at all; every row is validated before the first write, and an
+import cut short (a crash, a lost connection) leaves the rows before it stored and the rest not,
+which re-importing the same sheet completes without duplicating anyone (below).
+
+**Duplicates within a sheet.** A seeker is one row: a later row with the phone or ID number of
+an earlier valid row is rejected, naming that row ("与第3行手机号重复"). Likewise a posting
+repeated (same employer, title and workplace).
+
+**Against what is stored** (an official re-importing the same survey, or this year's survey
+after last year's, must update people, not duplicate them): a seeker row finds the stored seeker
+by ID number if it has one, else by phone, and updates only the fields the sheet gives (an empty
+cell keeps the stored value); found by ID number with a new phone, the phone is updated. It is
+rejected instead, with the reason, when its phone belongs to one stored seeker and its ID
+number to another, or when the seeker found by phone has a different ID number (a recycled
+number, or a family sharing one phone: the official must decide, not the importer). A posting
+is found by (employer name, title, workplace adcode).
 """
 
 from __future__ import annotations
@@ -26,9 +40,9 @@ from services.ingest.columns import (
     is_empty,
     normalise_header,
 )
-from services.ingest.documents import POSTING, PROFILE, Kind, identity_key
+from services.ingest.documents import POSTING, PROFILE, Kind, id_number_key, identity_key
 from services.ingest.repository import Conflict, NotFound, Repository
-from services.ingest.spreadsheet import Sheet, SpreadsheetError
+from services.ingest.spreadsheet import HEADER_SEARCH_ROWS, KnownHeader, Sheet, SpreadsheetError
 from shared.models import ADCODE_PATTERN, PHONE_PATTERN, RIC_PATTERN, USCC_PATTERN
 from shared.store.base import Doc
 
@@ -108,8 +122,16 @@ def map_headers(kind: str, headers: list[str]) -> tuple[list[Column | None], lis
         mapped.append(col)
     missing = [c.header for c in COLUMNS[kind] if c.required and c.field not in seen]
     if missing:
-        raise SpreadsheetError(f"缺少必填列：{'、'.join(missing)}（表头须在第1行，可下载模板对照）")
+        raise SpreadsheetError(
+            f"缺少必填列：{'、'.join(missing)}（表头须在前{HEADER_SEARCH_ROWS}行内，可下载模板对照）"
+        )
     return mapped, ignored
+
+
+def known_header(kind: str) -> KnownHeader:
+    """Whether a header cell names one of this kind's columns (for finding the header row)."""
+    index = header_index(COLUMNS[kind])
+    return lambda header: normalise_header(header) in index
 
 
 def _set_path(target: dict[str, Any], path: str, value: Any) -> None:
@@ -220,7 +242,38 @@ def parse_sheet(kind: str, sheet: Sheet) -> ParsedSheet:
     for row in rows:
         if row.payload == example:
             row.model, row.errors = None, [RowError("", "", EXAMPLE_ROW)]
+    reject_repeats(kind, rows)
     return ParsedSheet(kind=kind, columns=columns, ignored=ignored, rows=rows)
+
+
+def _repeat_keys(kind: str, model: BaseModel) -> list[tuple[str, str, str, str]]:
+    """(key, column, field, what) by which two rows are the same entity."""
+    if kind == "profile":
+        keys = [(identity_key(model), "手机号", "phone", "手机号")]
+        if (by_id := id_number_key(model)) is not None:
+            keys.append((by_id, "身份证号", "id_number", "身份证号"))
+        return keys
+    return [
+        (identity_key(model), "企业名称、岗位名称、工作地区县代码", "", "岗位（企业、岗位名称和工作地相同）")
+    ]
+
+
+def reject_repeats(kind: str, rows: list[ParsedRow]) -> None:
+    """A later valid row naming the same seeker (phone or ID number) or posting as an earlier
+    valid row is rejected, naming the earlier row: one sheet must not write one person twice."""
+    first: dict[str, int] = {}
+    for row in rows:
+        if row.model is None:
+            continue
+        keys = _repeat_keys(kind, row.model)
+        repeats = [
+            RowError(col, fld, f"与第{first[k]}行{what}重复") for k, col, fld, what in keys if k in first
+        ]
+        if repeats:
+            row.model, row.errors = None, repeats
+            continue
+        for key, *_ in keys:
+            first[key] = row.row
 
 
 def identity(model: BaseModel) -> dict[str, Any]:
@@ -252,13 +305,34 @@ def _refused(reason: str) -> dict[str, Any]:
     return {"status": "rejected", "errors": [{"column": "", "field": "", "reason": reason}]}
 
 
+async def _find(repo: Repository, kind: str, model: BaseModel) -> tuple[Doc | None, str | None]:
+    """The stored entity this row describes, or the reason the row must not touch any (module
+    docstring: a seeker by ID number, else by phone, never merging two different people)."""
+    by_phone = await repo.find_live(identity(model))
+    by_id_key = id_number_key(model) if kind == "profile" else None
+    if by_id_key is None:
+        return by_phone, None  # a row without an ID number contradicts no stored one
+    by_id = await repo.find_live({"identity_id": by_id_key})
+    if by_id is not None and by_phone is not None and by_id["_id"] != by_phone["_id"]:
+        return None, PHONE_AND_ID_OF_TWO
+    if by_id is None and by_phone is not None and by_phone["data"].get("id_number"):
+        return None, SAME_PHONE_OTHER_ID
+    return by_id or by_phone, None
+
+
+SAME_PHONE_OTHER_ID = "该手机号已登记在另一身份证号名下（号码转让或家人共用手机？），请核对后单独登记"
+PHONE_AND_ID_OF_TWO = "手机号与身份证号分别属于两位已登记的求职者，请核对"
+
+
 async def _store_row(repo: Repository, kind: str, row: ParsedRow, guard: RowGuard | None) -> dict[str, Any]:
     assert row.model is not None
     try:
-        existing = await repo.find_live(identity(row.model))
+        existing, clash = await _find(repo, kind, row.model)
         # Before anything else: a record outside the scope must not even be named in the report.
         if guard is not None and (reason := guard(row.model, existing)):
             return _refused(reason)
+        if clash is not None:
+            return _refused(clash)
         if existing is None:
             created = await repo.create(row.model)
             return {"status": "created", "id": created["id"], "errors": []}

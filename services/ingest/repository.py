@@ -20,6 +20,7 @@ from services.ingest.documents import (
     area_of,
     data_of,
     forgotten,
+    id_number_key,
     identity_key,
     new_document,
     now_iso,
@@ -65,8 +66,10 @@ class Repository:
         await self.col.ensure_index([("status", 1), ("created_at", -1)])
         await self.col.ensure_index([("area", 1), ("created_at", -1)])
         await self.col.ensure_index([("identity", 1)])
+        await self.col.ensure_index([("identity_id", 1)])
         await self._backfill("area", lambda data: area_of(self.kind.adcode_of(data)))
         await self._backfill("identity", lambda data: identity_key(self.kind.parse(data)))
+        await self._backfill("identity_id", lambda data: id_number_key(self.kind.parse(data)))
         if self.kind.forget_on_delete:
             await self._forget_deleted()
 
@@ -82,9 +85,8 @@ class Repository:
         if await self._migrations.get(marker) is not None:
             return
         for doc in await self.col.find({field: {"$exists": False}}):
-            await self.col.update(
-                doc["_id"], set={field: compute(doc["data"])}, where={"version": doc["version"]}
-            )
+            value = compute(doc["data"]) if doc.get("data") else None  # a forgotten seeker: nothing
+            await self.col.update(doc["_id"], set={field: value}, where={"version": doc["version"]})
         await self._migrations.replace({"_id": marker, "at": now_iso()})
 
     async def _forget_deleted(self) -> None:
@@ -230,6 +232,7 @@ class Repository:
                 "data": data,
                 "area": area_of(self.kind.adcode_of(data)),
                 "identity": identity_key(model),
+                "identity_id": id_number_key(model),
                 "status": status,
                 "updated_at": now_iso(),
                 "outbox_pending": True,
