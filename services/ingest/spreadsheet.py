@@ -142,8 +142,11 @@ def _merged_ranges(content: bytes) -> list[tuple[int, int, int, int]]:
 
 
 def _fill_merged(rows: list[list[Any]], ranges: list[tuple[int, int, int, int]]) -> None:
-    """Give every cell of a merged range its top-left value (within the rows the sheet has)."""
-    for min_col, min_row, max_col, max_row in ranges:
+    """Give every cell of a merged range its top-left value, within the rows and columns the
+    sheet has (a range over whole rows or columns must not blow up a small sheet)."""
+    width = max((len(r) for r in rows), default=0)
+    for min_col, min_row, max_col_, max_row in ranges:
+        max_col = min(max_col_, width)
         if min_row > len(rows):
             continue
         top = rows[min_row - 1]
