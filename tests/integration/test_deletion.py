@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from pymongo import MongoClient
 
 from tests.examples import example
@@ -68,6 +70,31 @@ async def _records(topic: str, key: str) -> list[bytes | None]:
         return out
     finally:
         await consumer.stop()
+
+
+async def _cleanup_policies(topics: list[str]) -> dict[str, str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        resources = [ConfigResource(ConfigResourceType.TOPIC, t, {"cleanup.policy": None}) for t in topics]
+        out: dict[str, str] = {}
+        for response in await admin.describe_configs(resources):
+            for _err, _msg, _type, name, entries in response.resources:
+                out[name] = next(e[1] for e in entries if e[0] == "cleanup.policy")
+        return out
+    finally:
+        await admin.close()
+
+
+def test_the_seeker_topics_are_compacted_and_the_pair_topics_are_not(stack: Stack) -> None:
+    names = {n: stack.topic(n) for n in ("profiles", "contacts", "matches", "funnel")}
+    policies = asyncio.run(_cleanup_policies(list(names.values())))
+    assert {n: policies[t] for n, t in names.items()} == {
+        "profiles": "compact",
+        "contacts": "compact",
+        "matches": "delete",
+        "funnel": "delete",
+    }
 
 
 def test_a_deleted_seeker_is_gone_from_every_api_store_and_compacted_topic(
