@@ -6,6 +6,8 @@ the topics into an empty database gives the same figures. ``funnel.viewed`` is t
 event campaign does not produce (notify sees the seeker open their inbox); it is recorded on the
 pair as well as counted. Every handler is idempotent: steps are
 taken once per pair, postings are kept by version, facts are inserted under the event id.
+A deleted seeker (``profile.deleted``) keeps her pairs and facts, which the circular counts, but
+loses the free text officials wrote about her.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from shared.events import (
     PostingClosed,
     PostingDeleted,
     PostingUpserted,
+    ProfileDeleted,
 )
 from shared.logging import get_logger
 
@@ -47,6 +50,7 @@ class CampaignHandler(EventRouter):
             PostingUpserted: self._on_posting,
             PostingClosed: self._on_posting,
             PostingDeleted: self._on_posting,
+            ProfileDeleted: self._on_profile_deleted,
         }
         for cls in FUNNEL_EVENTS.values():
             routes[cls] = self._on_funnel
@@ -107,6 +111,9 @@ class CampaignHandler(EventRouter):
         await self.repo.upsert_posting(
             d.posting_doc(event.payload, deleted=isinstance(event, PostingDeleted))
         )
+
+    async def _on_profile_deleted(self, event: ProfileDeleted) -> None:
+        await self.repo.forget_remarks(event.payload.id)
 
     async def _on_funnel(self, event: Event) -> None:
         step: FunnelStep = event.payload  # type: ignore[attr-defined]

@@ -63,6 +63,7 @@ class FunnelRepository:
         await self.pairs.ensure_index([("county", 1)])
         await self.pairs.ensure_index([("profile_id", 1)])
         await self.facts.ensure_index([("county", 1), ("at", 1)])
+        await self.facts.ensure_index([("profile_id", 1)])
 
     async def take(
         self,
@@ -155,6 +156,26 @@ class FunnelRepository:
             d.pair_id(profile_id, posting_id), set={"withdrawn_reason": reason or "已撤回"}
         )
 
+    async def forget_remarks(self, profile_id: str) -> None:
+        """A deleted seeker's pairs and facts keep ids, steps, times and who acted — the
+        circular counts them, and its published figures must not change — but lose the free text
+        an official typed (why she left, a follow-up's remark), which could name or describe
+        her. Idempotent: a replay finds nothing left to clear."""
+        for pair in await self.pairs.find({"profile_id": profile_id}):
+            steps = pair.get("steps") or {}
+            said = [s for s, v in steps.items() if isinstance(v, dict) and v.get("reason")]
+            if said:
+                await self.pairs.update(pair["_id"], set={f"steps.{s}.reason": None for s in said})
+            outbox = pair.get("outbox") or []
+            scrubbed = [_without_reason(e) for e in outbox]
+            if scrubbed != outbox:  # funnel events not yet published: they go out without it
+                # only if the relay has not cleared them meanwhile (it does not bump the version)
+                where = {"version": pair["version"], "outbox_pending": True}
+                await self.pairs.update(pair["_id"], set={"outbox": scrubbed}, where=where)
+        for fact in await self.facts.find({"profile_id": profile_id}):
+            if fact.get("reason"):
+                await self.facts.update(fact["_id"], set={"reason": None})
+
     async def _fill_posting(self, doc: Doc) -> None:
         posting = await self.postings.get(doc["posting_id"])
         if posting is not None:
@@ -174,6 +195,13 @@ class FunnelRepository:
                 pair["_id"],
                 set={k: posting[k] for k in ("employer_code", "employer_name", "county", "key_enterprise")},
             )
+
+
+def _without_reason(entry: dict[str, Any]) -> dict[str, Any]:
+    payload = entry.get("payload")
+    if isinstance(payload, dict) and payload.get("reason"):
+        return {**entry, "payload": {**payload, "reason": None}}
+    return entry
 
 
 def _set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:

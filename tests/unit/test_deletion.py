@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.campaign import documents as cd
+from services.campaign.circular import daily_circular
 from services.campaign.consumer import CampaignHandler
-from services.campaign.repository import FunnelRepository
+from services.campaign.repository import Actor, FunnelRepository
 from services.ingest.documents import POSTING, PROFILE
 from services.ingest.outbox import ingest_relay
 from services.ingest.repository import NotFound, Repository
@@ -34,6 +38,7 @@ from shared.events import (
     ContactRemoved,
     PostingUpserted,
     ProfileDeleted,
+    ProfileMatchView,
     ProfileUpserted,
     Tombstone,
     UnregisteredEvent,
@@ -44,6 +49,7 @@ from shared.models import PostingIn, ProfileIn
 from shared.store.memory import MemoryStore
 from shared.topics import topic_specs
 from tests.examples import example
+from tests.unit.campaign_fakes import posting_event, recommended, replied
 from tests.unit.notify_fakes import FakeClock, contact_event, match_event
 from tests.unit.test_match_engine import POLICY, YEAR, _post, _seeker
 from tests.unit.test_notify_handler import T0
@@ -230,6 +236,40 @@ async def test_notify_drops_the_inbox_and_the_delivery_records_and_no_late_match
     assert holding(await store.collection(nd.CONTACTS).find({})) == []
 
 
+# --- campaign ------------------------------------------------------------------------------------
+
+
+async def test_campaign_keeps_a_deleted_seekers_counts_but_not_what_officials_wrote_about_her() -> None:
+    repo = FunnelRepository(MemoryStore())
+    await repo.ensure_indexes()
+    handler = CampaignHandler(repo)
+    await handler.handle(posting_event("j1"))
+    await handler.handle(recommended("p1", "j1", at=T0))
+    await handler.handle(replied("p1", "j1", True, T0))
+    official = Actor("enshi-01", "official")
+    for step, days in (("interviewed", 1), ("hired", 2), ("left", 9)):
+        reason = "覃忘记家中老人生病，回家照顾" if step == "left" else None
+        await repo.take("p1", "j1", step, at=T0 + timedelta(days=days), actor=official, reason=reason)
+    for pair in await repo.pairs.find({}):  # the funnel topic, as the consumer would feed it back
+        for entry in pair["outbox"]:
+            await handler.handle(cd.entry_event(entry))
+
+    def figures(day: date) -> dict[str, Any]:
+        return daily_circular(facts, postings, day, tz=ZoneInfo("Asia/Shanghai")).model_dump(mode="json")
+
+    facts, postings = await repo.facts.find({}), await repo.postings.find({})
+    before = figures(date(2026, 3, 20))
+    assert before["total"]["left"] == 1 and any("覃忘记" in str(f) for f in facts)
+    gone = ProfileMatchView(id="p1", version=3, status="deleted", birth_year=1990, home={"adcode": "422801"})
+    await handler.handle(ProfileDeleted(key="p1", payload=gone, producer="ingest"))
+    facts, postings = await repo.facts.find({}), await repo.postings.find({})
+    assert figures(date(2026, 3, 20)) == before  # the circular does not change
+    assert holding([*facts, *await repo.pairs.find({})]) == []
+    [pair] = await repo.pairs.find({"profile_id": "p1"})
+    assert set(pair["steps"]) == {"recommended", "interested", "interviewed", "hired", "left"}
+    assert pair["steps"]["left"]["reason"] is None
+
+
 # --- all of it -----------------------------------------------------------------------------------
 
 
@@ -246,7 +286,7 @@ async def test_after_deletion_no_store_of_any_service_holds_her_name_phone_or_id
     campaign = CampaignHandler(campaign_repo)
     routers: dict[str, list[EventRouter]] = {
         TOPIC_POSTINGS: [match, campaign],
-        TOPIC_PROFILES: [match],
+        TOPIC_PROFILES: [match, campaign],
         TOPIC_CONTACTS: [notify],
         TOPIC_MATCHES: [notify, campaign],
     }
