@@ -9,16 +9,21 @@ from datetime import date
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from openpyxl import Workbook
 
+from services.ingest.app import create_app
 from services.ingest.documents import PROFILE
 from services.ingest.imports import apply_rows, known_header, parse_sheet
 from services.ingest.repository import Repository
+from services.ingest.settings import IngestSettings
 from services.ingest.spreadsheet import SpreadsheetError, read_sheet
 from shared import idcard
+from shared.bus.memory import MemoryBus
 from shared.events import TOPIC_CONTACTS, TOPIC_PROFILES
 from shared.store.base import Doc
 from shared.store.memory import MemoryCollection, MemoryStore
+from tests.unit.fakes import ADMIN, admin_keyring
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -291,3 +296,29 @@ async def test_an_import_cut_short_leaves_whole_rows_with_their_events_and_a_rei
     report = await apply_rows(repo, read(csv))
     assert [r["status"] for r in report["rows"]] == ["updated", "updated", "created", "created"]
     assert await repo.col.count() == 4
+
+
+# --- over HTTP -------------------------------------------------------------------------------------
+
+
+def test_the_import_endpoint_finds_the_header_under_a_merged_title_and_reports_per_row() -> None:
+    app = create_app(IngestSettings(), bus=MemoryBus(), store=MemoryStore(), keyring=admin_keyring())
+    content = xlsx(
+        [
+            ["2026年春风行动求职登记表", None, None, None, None],
+            ["姓名", "联系方式", None, "出生年份", "户籍区县代码"],
+            [None, "手机", "身份证号", None, None],
+            ["王小梅", "13912345678", ID_1990, 1990, "422801"],
+            ["王小梅", "13912345678", None, 1990, "422801"],
+        ],
+        merges=("A1:E1", "B2:C2", "A2:A3", "D2:D3", "E2:E3"),
+    )
+    with TestClient(app, headers=ADMIN) as client:
+        files = {"file": ("登记表.xlsx", content, "application/octet-stream")}
+        r = client.post("/v1/imports/profiles", files=files)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert (report["created"], report["rejected"]) == (1, 1)
+    assert row_of(report, 5)["errors"] == [
+        {"column": "手机号", "field": "phone", "reason": "与第4行手机号重复"}
+    ]
