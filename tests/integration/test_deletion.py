@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from pymongo import MongoClient
@@ -54,19 +54,26 @@ def holders(stack: Stack, needles: tuple[str, ...]) -> list[str]:
 async def _records(topic: str, key: str) -> list[bytes | None]:
     """The values of every record with this key on a topic, in order, tombstones as None: the
     whole topic read to its end with a plain Kafka client (no group, nothing committed)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=KAFKA, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
-        await consumer.topics()  # fetches the metadata partitions_for_topic reads
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        assert tps, f"no partitions for {topic}"
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
         out: list[bytes | None] = []
+
+        async def fetch() -> None:
+            batch = await consumer.getmany(timeout_ms=500, max_records=500)
+            out.extend(m.value for msgs in batch.values() for m in msgs if m.key == key.encode())
+
+        for _ in range(60):  # without a group, every partition is assigned once metadata arrives
+            if consumer.assignment():
+                break
+            await fetch()
+        tps = list(consumer.assignment())
+        assert tps, f"no partitions assigned for {topic}"
+        ends = await consumer.end_offsets(tps)
         while any(await consumer.position(tp) < end for tp, end in ends.items()):
-            batch = await consumer.getmany(timeout_ms=1000, max_records=500)
-            out += [m.value for msgs in batch.values() for m in msgs if m.key == key.encode()]
+            await fetch()
         return out
     finally:
         await consumer.stop()
