@@ -40,6 +40,7 @@ def holders(stack: Stack, needles: tuple[str, ...]) -> list[str]:
     """Every ``db.collection/_id`` of the four services' databases whose document contains any
     of the strings, anywhere in it."""
     found = []
+    client: MongoClient[dict[str, Any]]
     with MongoClient(stack.mongodb_url, serverSelectionTimeoutMS=10_000) as client:
         for db_name in _databases(stack):
             db = client[db_name]
@@ -72,9 +73,11 @@ async def _records(topic: str, key: str) -> list[bytes | None]:
         tps = list(consumer.assignment())
         assert tps, f"no partitions assigned for {topic}"
         ends = await consumer.end_offsets(tps)
-        while any(await consumer.position(tp) < end for tp, end in ends.items()):
+        while True:
+            positions = {tp: await consumer.position(tp) for tp in tps}
+            if all(positions[tp] >= end for tp, end in ends.items()):
+                return out
             await fetch()
-        return out
     finally:
         await consumer.stop()
 
