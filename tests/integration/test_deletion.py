@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from pymongo import MongoClient
+from pymongo.database import Database
 
 from tests.examples import example
 from tests.integration.conftest import CAMPAIGN, INGEST, KAFKA, MATCH, NOTIFY, Stack, wait_for
@@ -43,7 +44,7 @@ def holders(stack: Stack, needles: tuple[str, ...]) -> list[str]:
     client: MongoClient[dict[str, Any]]
     with MongoClient(stack.mongodb_url, serverSelectionTimeoutMS=10_000) as client:
         for db_name in _databases(stack):
-            db = client[db_name]
+            db: Database[dict[str, Any]] = client[db_name]
             for collection in db.list_collection_names():
                 for doc in db[collection].find({}):
                     text = json.dumps(doc, ensure_ascii=False, default=str)
