@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from services.ingest.imports import known_header
 from services.ingest.spreadsheet import Sheet, read_sheet
 
 NO_LIMIT = 10**9
@@ -28,8 +29,10 @@ class Chunk:
     xlsx: bytes
 
 
-def read(content: bytes) -> Sheet:
-    return read_sheet(content, max_rows=NO_LIMIT)
+def read(content: bytes, kind: str | None = None) -> Sheet:
+    """The sheet as ingest reads it; with the kind (profile, posting), its header is found as
+    ingest finds it (under a title row, two header rows)."""
+    return read_sheet(content, max_rows=NO_LIMIT, known=known_header(kind) if kind else None)
 
 
 def chunks(sheet: Sheet, size: int) -> Iterator[Chunk]:

@@ -258,10 +258,12 @@ def _repeat_keys(kind: str, model: BaseModel) -> list[tuple[str, str, str, str]]
     ]
 
 
-def reject_repeats(kind: str, rows: list[ParsedRow]) -> None:
+def reject_repeats(kind: str, rows: list[ParsedRow]) -> dict[int, list[RowError]]:
     """A later valid row naming the same seeker (phone or ID number) or posting as an earlier
-    valid row is rejected, naming the earlier row: one sheet must not write one person twice."""
+    valid row is rejected, naming the earlier row: one sheet must not write one person twice.
+    Returns the rows so rejected (by row number) with their reasons."""
     first: dict[str, int] = {}
+    rejected: dict[int, list[RowError]] = {}
     for row in rows:
         if row.model is None:
             continue
@@ -271,9 +273,19 @@ def reject_repeats(kind: str, rows: list[ParsedRow]) -> None:
         ]
         if repeats:
             row.model, row.errors = None, repeats
+            rejected[row.row] = repeats
             continue
         for key, *_ in keys:
             first[key] = row.row
+    return rejected
+
+
+def repeated_rows(kind: str, sheet: Sheet) -> dict[int, list[RowError]]:
+    """The rows ``parse_sheet`` rejects as repeats of earlier ones, for a client that uploads a
+    sheet in parts (the CLI): each part alone cannot see a repeat of a row in another part."""
+    columns, _ = map_headers(kind, sheet.headers)
+    rows = [parse_row(kind, number, cells, columns) for number, cells in sheet.rows]
+    return reject_repeats(kind, rows)
 
 
 def identity(model: BaseModel) -> dict[str, Any]:
