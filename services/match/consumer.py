@@ -213,7 +213,7 @@ class MatchProcessor(EventRouter):
     async def on_profile(self, event: ProfileEvent) -> None:
         view = view_of(event)
         await self._apply(event, self.profiles, view)
-        if view.status == "deleted":
+        if isinstance(view, ProfileMatchView) and view.status == "deleted":
             await self._forget(view)
 
     async def _forget(self, view: ProfileMatchView) -> None:

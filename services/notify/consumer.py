@@ -121,6 +121,10 @@ class NotifyHandler(EventRouter):
         started = time.perf_counter()
         ids = sorted({doc["profile_id"] for doc in fresh})
         contacts = {c["_id"]: c for c in await self.contacts.find({"_id": {"$in": ids}})}
+        # A match from before a seeker's deletion (another topic, so it may come later) gives
+        # her no inbox again: as in ``on_match``, only found after the batch's one insert.
+        for rec in [r for r in fresh if (contacts.get(r["profile_id"]) or {}).get("deleted")]:
+            await self.recommendations.delete(rec["_id"])
         due = [
             (rec, contacts[rec["profile_id"]])
             for rec in fresh
