@@ -209,6 +209,14 @@ async def test_match_drops_the_seeker_view_matches_declines_and_memory() -> None
     assert await proc.declines.find({"profile_id": seeker.id}) == []
     assert proc.engine.matches_for_profile(seeker.id) == []
     assert seeker.id not in proc.engine._profiles and seeker.id not in proc.engine.index.profiles
+    # the batch path the consumer loop takes for a run of entity events forgets her as well
+    again = _seeker(2)
+    await proc.on_entities([ProfileUpserted(key=again.id, payload=again, producer="t")])
+    assert proc.engine.matches_for_profile(again.id)
+    later = again.model_copy(update={"version": again.version + 1, "status": "deleted"})
+    await proc.on_entities([ProfileDeleted(key=again.id, payload=later, producer="t")])
+    assert (await proc.profiles.get(again.id) or {}).get("view") is None
+    assert await proc.matches.find({"profile_id": again.id}) == []
     # a replayed older upsert does not bring her back
     await proc.handle(ProfileUpserted(key=seeker.id, payload=seeker, producer="t"))
     assert (await proc.profiles.get(seeker.id) or {})["status"] == "deleted"
@@ -234,6 +242,9 @@ async def test_notify_drops_the_inbox_and_the_delivery_records_and_no_late_match
     await handler.handle(match_event(profile_id="p1", posting_id="j2"))
     assert await store.collection(nd.RECOMMENDATIONS).find({"profile_id": "p1"}) == []
     assert holding(await store.collection(nd.CONTACTS).find({})) == []
+    # nor through the batch path the consumer loop takes for a run of match events
+    await handler.on_matches([match_event(profile_id="p1", posting_id="j3")])
+    assert await store.collection(nd.RECOMMENDATIONS).find({"profile_id": "p1"}) == []
 
 
 # --- campaign ------------------------------------------------------------------------------------
