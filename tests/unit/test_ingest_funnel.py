@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,16 +59,31 @@ async def test_a_hire_fills_one_position_and_marks_the_seeker_once_and_leaving_r
     for _ in range(2):  # a redelivery counts nothing twice
         await publisher.publish(topic, profile_id, step("hired", profile_id, posting_id))
     await until(http, f"/v1/profiles/{profile_id}", lambda b: b["status"] == "hired")
-    await asyncio.sleep(0.1)
     posting = await until(http, f"/v1/postings/{posting_id}", lambda b: b["filled"] == 1)
     assert posting["version"] == 2
-    views = [parse(TOPIC_POSTINGS, r.value) for r in bus.records(TOPIC_POSTINGS)]
+
+    # The outbox relay publishes in the background: read the topic until it has caught up.
+    def posting_versions() -> list[tuple[int, int]]:
+        views = [parse(TOPIC_POSTINGS, r.value) for r in bus.records(TOPIC_POSTINGS)]
+        return sorted({(v.payload.version, v.payload.filled) for v in views})  # type: ignore[attr-defined]
+
+    def profile_versions() -> list[tuple[int, str]]:
+        profiles = [parse(TOPIC_PROFILES, r.value).payload for r in bus.records(TOPIC_PROFILES)]
+        return sorted({(p.version, p.status) for p in profiles})  # type: ignore[attr-defined]
+
+    async def settled(read: Callable[[], list[Any]], want: list[Any]) -> list[Any]:
+        for _ in range(100):
+            if read() == want:
+                break
+            await asyncio.sleep(0.05)
+        return read()
+
     # at least once: the relay may publish a version twice; consumers dedupe on the version
-    assert sorted({(v.payload.version, v.payload.filled) for v in views}) == [(1, 0), (2, 1)]  # type: ignore[attr-defined]
+    assert await settled(posting_versions, [(1, 0), (2, 1)]) == [(1, 0), (2, 1)]
     await publisher.publish(topic, profile_id, step("left", profile_id, posting_id))
     await until(http, f"/v1/profiles/{profile_id}", lambda b: b["status"] == "looking")
-    profiles = [parse(TOPIC_PROFILES, r.value).payload for r in bus.records(TOPIC_PROFILES)]
-    assert sorted({(p.version, p.status) for p in profiles}) == [(1, "looking"), (2, "hired"), (3, "looking")]  # type: ignore[attr-defined]
+    want = [(1, "looking"), (2, "hired"), (3, "looking")]
+    assert await settled(profile_versions, want) == want
 
 
 async def test_a_hire_beyond_the_headcount_is_not_counted(
