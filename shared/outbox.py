@@ -43,7 +43,7 @@ from shared.bus.base import Publisher
 from shared.events import Event, Tombstone, to_record
 from shared.logging import get_logger
 from shared.metrics import EVENTS_PUBLISHED, STAGE_SECONDS
-from shared.store.base import Collection, Doc, Sort, Where, gather_writes
+from shared.store.base import Collection, Doc, Sort, Where, gather_writes, get_many
 
 log = get_logger("outbox")
 
@@ -179,7 +179,7 @@ class OutboxRelay:
             try:
                 for name, ids in hot.items():
                     src = self._sources[name]
-                    docs = await src.collection.find({"_id": {"$in": sorted(ids)}}, sort=src.order)
+                    docs = _ordered(await get_many(src.collection, sorted(ids)), src.order)
                     pending = [doc for doc in docs if _matches(doc, src.pending)]
                     total += (await self._publish_and_clear_many(src, pending))[0]
             except Exception:
@@ -258,6 +258,13 @@ class OutboxRelay:
             self.backoff_s = 0.0
             if n:
                 self.last_success_at = now_iso()
+
+
+def _ordered(docs: list[Doc], order: Sort) -> list[Doc]:
+    """``docs`` sorted by ``order``, as the store would have returned them."""
+    for field, direction in reversed(order):
+        docs.sort(key=lambda d: (d.get(field) is None, d.get(field) or 0), reverse=direction < 0)
+    return docs
 
 
 def _matches(doc: Doc, pending: Where) -> bool:

@@ -61,7 +61,7 @@ from shared.events import (
 )
 from shared.logging import get_logger
 from shared.metrics import STAGE_SECONDS
-from shared.store.base import Doc, Store
+from shared.store.base import Doc, Store, get_many
 
 log = get_logger("match.consumer")
 
@@ -198,7 +198,7 @@ class MatchProcessor(EventRouter):
         ):
             ids = sorted({v.id for v in views if isinstance(v, cls)})
             if ids:
-                for doc in await coll.find({"_id": {"$in": ids}}):
+                for doc in await get_many(coll, ids):
                     held[(kind, doc["_id"])] = int(doc["version"])
         return held
 

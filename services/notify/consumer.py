@@ -35,7 +35,7 @@ from shared.events import (
 )
 from shared.logging import get_logger
 from shared.metrics import STAGE_SECONDS
-from shared.store.base import Store, gather_writes
+from shared.store.base import Store, gather_writes, get_many
 
 log = get_logger("notify.consumer")
 
@@ -120,7 +120,7 @@ class NotifyHandler(EventRouter):
             return
         started = time.perf_counter()
         ids = sorted({doc["profile_id"] for doc in fresh})
-        contacts = {c["_id"]: c for c in await self.contacts.find({"_id": {"$in": ids}})}
+        contacts = {c["_id"]: c for c in await get_many(self.contacts, ids)}
         # A match from before a seeker's deletion (another topic, so it may come later) gives
         # her no inbox again: as in ``on_match``, only found after the batch's one insert.
         for rec in [r for r in fresh if (contacts.get(r["profile_id"]) or {}).get("deleted")]:

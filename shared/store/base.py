@@ -39,6 +39,15 @@ async def gather_writes(writes: Iterable[Awaitable[T]], limit: int = MAX_CONCURR
     return list(await asyncio.gather(*(one(w) for w in writes)))
 
 
+async def get_many(collection: Collection, ids: Iterable[str]) -> list[Doc]:
+    """The stored documents of ``ids`` (absent ones left out), one read by id each, a few at a
+    time. Not one ``{"_id": {"$in": ids}}`` query: FerretDB 1.x pushes only an ``_id`` equality
+    down to its backend, so an ``$in`` scans the whole collection (on SQLite, seconds per batch
+    once it holds thousands of documents)."""
+    found = await gather_writes(collection.get(id) for id in ids)
+    return [doc for doc in found if doc is not None]
+
+
 class StoreUnavailable(RuntimeError):
     """The database could not be reached."""
 

@@ -24,7 +24,7 @@ from tests.integration.test_pipeline import _read_topic, example, inbox
 # topic -> (a registered type on it, the groups that consume it: each dead-letters on its own)
 CONSUMED = {
     "postings": ("posting.upserted", ("match", "campaign")),
-    "profiles": ("profile.upserted", ("match",)),
+    "profiles": ("profile.upserted", ("match", "campaign")),
     "feedback": ("feedback.replied", ("match", "campaign")),
     "matches": ("match.created", ("notify", "campaign")),
     "contacts": ("contact.upserted", ("notify",)),
