@@ -271,7 +271,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 @pytest.fixture()
 def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30, headers=AUTH) as client:
+    # Generous: after the full suite the compose stack's SQLite-backed FerretDB is slow.
+    with httpx.Client(timeout=120, headers=AUTH) as client:
         yield client
 
 

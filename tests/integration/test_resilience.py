@@ -29,6 +29,11 @@ def _profile(i: int, tag: str) -> dict[str, object]:
     }
 
 
+# 100, not more: on the compose stack's FerretDB-on-SQLite, after the full suite, 200 kept match
+# busy long enough for single reads to time out (a throughput limit of that store, issue 7).
+PROFILES = 100
+
+
 def test_sigkill_of_match_mid_stream_loses_nothing_and_doubles_nothing(
     stack: Stack, http: httpx.Client
 ) -> None:
@@ -54,11 +59,11 @@ def test_sigkill_of_match_mid_stream_loses_nothing_and_doubles_nothing(
             return str(resp.json()["id"])
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        first = list(pool.map(post, range(70)))
+        first = list(pool.map(post, range(35)))
         stack.kill("match", signal.SIGKILL)
-        rest = list(pool.map(post, range(70, 200)))
+        rest = list(pool.map(post, range(35, PROFILES)))
     profile_ids = first + rest
-    assert len(set(profile_ids)) == 200
+    assert len(set(profile_ids)) == PROFILES
     stack.start("match")
 
     # Poll only what is still missing, so the test's own reads do not load the stack.
@@ -81,7 +86,7 @@ def test_sigkill_of_match_mid_stream_loses_nothing_and_doubles_nothing(
         return not undelivered
 
     try:
-        # Generous: each poll reads up to 200 inboxes, and the compose stack's FerretDB on SQLite
+        # Generous: each poll reads up to PROFILES inboxes, and the compose stack's FerretDB on SQLite
         # scans the whole collection for each (seconds per pass after the full suite's data).
         wait_for(delivered, timeout=360, interval=1)
     except AssertionError:
@@ -93,7 +98,7 @@ def test_sigkill_of_match_mid_stream_loses_nothing_and_doubles_nothing(
             }
             for pid in sample
         }
-        raise AssertionError(f"{len(undelivered)} of 200 not in an inbox; e.g. {detail}") from None
+        raise AssertionError(f"{len(undelivered)} of {PROFILES} not in an inbox; e.g. {detail}") from None
     for pid in profile_ids:
         matches = http.get(f"{MATCH}/v1/matches", params={"profile_id": pid}).json()
         counts = Counter(m["posting_id"] for m in matches)
@@ -136,6 +141,6 @@ def test_writes_during_a_kafka_outage_are_published_when_it_is_back(stack: Stack
     def arrived() -> list[dict[str, object]]:
         return [i for i in _inbox(http, profile_id) if i.get("posting_id") == posting_id]
 
-    items = wait_for(arrived, timeout=180, interval=1)
+    items = wait_for(arrived, timeout=300, interval=1)
     assert len(items) == 1
     wait_for(lambda: http.get(f"{INGEST}/v1/outbox").json()["pending_documents"] == 0, timeout=90)
