@@ -25,12 +25,9 @@ from services.campaign.transport.api import router as transport_router
 from shared.audit import AuditLog
 from shared.auth import KeyRing, keyring_for
 from shared.bus.base import Bus
-from shared.errors import install_error_handling
-from shared.health import answer_503_when_store_unavailable, health_router
-from shared.limits import install_limits
 from shared.logging import get_logger
-from shared.metrics import metrics_router
 from shared.runtime import make_bus, make_store
+from shared.service import install_operations, state_checks
 from shared.startup import Startup
 from shared.store.base import Store
 from shared.topics import topic_specs
@@ -134,19 +131,5 @@ def create_app(
     app.include_router(fairs_router)
     app.include_router(transport_router)
     app.include_router(orders_router)
-
-    async def kafka_ready() -> bool:
-        return bool(await app.state.loop.ping()) and bool(await app.state.publisher.ping())
-
-    async def db_ready() -> bool:
-        return bool(await app.state.store.ping())
-
-    async def started() -> bool:
-        return bool(await app.state.startup.ready())
-
-    app.include_router(health_router({"kafka": kafka_ready, "db": db_ready, "started": started}))
-    app.include_router(metrics_router())
-    answer_503_when_store_unavailable(app)
-    install_error_handling(app)
-    install_limits(app, settings)
+    install_operations(app, settings, state_checks(app, publisher=True))
     return app

@@ -17,12 +17,10 @@ from services.ingest.settings import IngestSettings
 from shared.audit import AuditLog
 from shared.auth import KeyRing, keyring_for
 from shared.bus.base import Bus
-from shared.errors import install_error_handling
-from shared.health import answer_503_when_store_unavailable, health_router
-from shared.limits import install_limits
 from shared.logging import get_logger
-from shared.metrics import RequestCounter, metrics_router
+from shared.metrics import RequestCounter
 from shared.runtime import make_bus, make_store
+from shared.service import install_operations
 from shared.startup import Startup
 from shared.store.base import Store
 
@@ -99,12 +97,15 @@ def create_app(
     startup = Startup("ingest", database_steps)
     app.state.startup = startup
     app.include_router(router)
-    app.include_router(health_router({"kafka": publisher.ping, "db": store.ping, "started": startup.ready}))
-    app.include_router(metrics_router(refresh=outbox_refresh(relay.pending)))
     app.add_middleware(RequestCounter, service="ingest")
-    answer_503_when_store_unavailable(app)
-    install_error_handling(app)
-    # An upload carries the file (up to INGEST_MAX_UPLOAD_BYTES) plus the multipart envelope.
-    install_limits(app, settings, larger_bodies={"/v1/imports/": settings.max_upload_bytes + 64 * 1024})
+    checks = {"kafka": publisher.ping, "db": store.ping, "started": startup.ready}
+    install_operations(
+        app,
+        settings,
+        checks,
+        refresh=outbox_refresh(relay.pending),
+        # An upload carries the file (up to INGEST_MAX_UPLOAD_BYTES) plus the multipart envelope.
+        larger_bodies={"/v1/imports/": settings.max_upload_bytes + 64 * 1024},
+    )
 
     return app

@@ -20,11 +20,8 @@ from shared.audit import AuditLog
 from shared.auth import KeyRing, keyring_for
 from shared.bus.base import Bus
 from shared.consume import ConsumerLoop
-from shared.errors import install_error_handling
-from shared.health import answer_503_when_store_unavailable, health_router
-from shared.limits import install_limits
-from shared.metrics import metrics_router
 from shared.runtime import make_bus, make_store
+from shared.service import install_operations, state_checks
 from shared.startup import Startup
 from shared.store.base import Store
 
@@ -92,19 +89,5 @@ def create_app(
     app = FastAPI(title="Chunfeng match", version="1", lifespan=lifespan)
     app.state.keyring = keyring_for(settings, keyring)
     app.include_router(router)
-
-    async def kafka_ready() -> bool:
-        return bool(await app.state.loop.ping())
-
-    async def db_ready() -> bool:
-        return bool(await app.state.store.ping())
-
-    async def started() -> bool:
-        return bool(await app.state.startup.ready())
-
-    app.include_router(health_router({"kafka": kafka_ready, "db": db_ready, "started": started}))
-    app.include_router(metrics_router())
-    answer_503_when_store_unavailable(app)
-    install_error_handling(app)
-    install_limits(app, settings)
+    install_operations(app, settings, state_checks(app, publisher=False))
     return app
