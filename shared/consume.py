@@ -80,6 +80,7 @@ class EventRouter(ABC):
             await handler(event)
 
 
+Attempt = Callable[[], Awaitable[None]]
 log = get_logger("consume")
 
 
@@ -191,16 +192,7 @@ class ConsumerLoop:
     async def _handle_batch_until_done(self, run: list[tuple[Record, Event]], handler: BatchHandler) -> bool:
         events = [event for _, event in run]
         invalid: list[str] = []
-
-        async def attempt() -> None:
-            try:
-                await handler(events)
-            except InvalidRecord as exc:
-                invalid.append(exc.reason)
-            except Exception:
-                HANDLER_FAILURES.labels(self.group_id).inc()
-                raise
-
+        attempt = self._attempt(lambda: handler(events), invalid)
         started = time.perf_counter()
         if not await self._retry(
             attempt, "batch handler failed", first=events[0].event_id, size=str(len(events))
@@ -224,6 +216,21 @@ class ConsumerLoop:
             EVENTS_HANDLED.labels(self.group_id, event.type).inc()
         return True
 
+    def _attempt(self, call: Callable[[], Awaitable[None]], verdict: list[str]) -> Attempt:
+        """One try of a handler for ``_retry``: a record the handler declared invalid puts its
+        reason in ``verdict`` (no retry); any other failure is counted and raised (retried)."""
+
+        async def attempt() -> None:
+            try:
+                await call()
+            except InvalidRecord as exc:
+                verdict.append(exc.reason)
+            except Exception:
+                HANDLER_FAILURES.labels(self.group_id).inc()
+                raise
+
+        return attempt
+
     async def _handle_until_done(self, record: Record, event: Event | None = None) -> bool:
         if record.value is None:
             return True  # a tombstone: nothing to handle, never a bad record
@@ -235,17 +242,8 @@ class ConsumerLoop:
         handler = self._routes.get(type(event))
         if handler is None:
             return True
-        verdict: list[str] = []  # a reason when the handler declared the record invalid
-
-        async def attempt() -> None:
-            try:
-                await handler(event)
-            except InvalidRecord as exc:
-                verdict.append(exc.reason)
-            except Exception:
-                HANDLER_FAILURES.labels(self.group_id).inc()
-                raise
-
+        verdict: list[str] = []
+        attempt = self._attempt(lambda: handler(event), verdict)
         if not await self._retry(attempt, "handler failed", event_id=event.event_id, type=event.type):
             return False
         if verdict:
