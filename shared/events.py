@@ -11,8 +11,9 @@ in order) and a typed ``payload``. Each event is one class below; ``REGISTRY`` m
   which the consumer loop sends to the dead-letter topic instead of retrying it for ever.
 
 Payloads carry the least personal data each consumer needs: the match view of a profile has no
-name, phone, ID number, gender, ethnicity or street address; only ``contact.upserted``, read by
-notify alone, carries a phone number. ``python -m shared.schemas`` writes the JSON Schema of every
+name, phone, ID number, gender, ethnicity or street address; only ``contact.upserted`` carries a phone
+number: notify reads it to deliver, and campaign keeps of it only the masked phone and the masked
+name, which bus manifests print. ``python -m shared.schemas`` writes the JSON Schema of every
 topic to ``docs/events/`` from these classes.
 """
 
@@ -48,6 +49,7 @@ TOPIC_MATCHES = topic_name("matches")
 TOPIC_FEEDBACK = topic_name("feedback")
 TOPIC_FUNNEL = topic_name("funnel")  # a seeker's way from recommendation to a stable job
 TOPIC_RECRUITMENT = topic_name("recruitment")  # job fairs and their invitations (精准推送)
+TOPIC_TRANSPORT = topic_name("transport")  # 点对点接送: each seeker's seat on a planned bus
 TOPIC_DEAD_LETTER = topic_name("notify.deadletter")  # deliveries that failed for good
 TOPIC_REJECTED = topic_name("deadletter")  # records a consumer could not accept
 
@@ -132,7 +134,7 @@ class ProfileMatchView(_Frozen):
 
 
 class ContactView(_Frozen):
-    """How to reach a seeker; read by notify only."""
+    """How to reach a seeker; notify delivers with it, campaign keeps only ``mask_text(phone)``."""
 
     profile_id: str
     version: int
@@ -281,6 +283,24 @@ class FairInvitation(_Frozen):
     place: str = ""
     address: str | None = None
     link: str | None = None
+
+
+class TransportNotice(_Frozen):
+    """One seeker's seat on a planned bus (点对点接送): where and when to board, nothing personal.
+
+    No name and no phone: notify has the seeker's contact already, and the pick-up point is a
+    public place (a county seat's meeting point), not her address.
+    """
+
+    plan_id: str
+    plan_version: int
+    profile_id: str
+    bus: int  # 1-based, as painted on the windscreen
+    point: str  # the pick-up point's name, e.g. "资中县人社局门口"
+    adcode: str  # the pick-up point's county
+    pickup_at: datetime
+    destination: str  # where the bus goes: the enterprise's or the fair's place name
+    title: str = "就业直通车"
 
 
 class RejectedRecord(_Frozen):
@@ -514,6 +534,24 @@ class FairInvited(Event):
 def invitation_event_id(fair_id: str, profile_id: str) -> str:
     """One invitation per seeker and fair, however often the fair is edited or the event replayed."""
     return derived_event_id("fair-invitation", fair_id, profile_id)
+
+
+@_register
+class TransportAssigned(Event):
+    """Keyed by the seeker, so one seeker's notices stay in order; a re-planned seat is a new one."""
+
+    topic = TOPIC_TRANSPORT
+    type: Literal["transport.assigned"] = "transport.assigned"
+    payload: TransportNotice
+
+
+def transport_event_id(plan_id: str, profile_id: str, bus: int, adcode: str, pickup_at: datetime) -> str:
+    """Derived from the plan, the seeker and her seat: a plan re-published unchanged repeats the
+    same ids (one notice, however often); a seat that moved is a new event, which notify turns
+    into an update of the same inbox item."""
+    return derived_event_id(
+        "transport", plan_id, profile_id, str(bus), adcode, pickup_at.astimezone(UTC).isoformat()
+    )
 
 
 PostingEvent = PostingUpserted | PostingClosed | PostingDeleted

@@ -22,6 +22,7 @@ from shared.events import (
     TOPIC_PROFILES,
     TOPIC_RECRUITMENT,
     TOPIC_REJECTED,
+    TOPIC_TRANSPORT,
 )
 from shared.runtime import make_bus
 from shared.settings import CommonSettings
@@ -36,6 +37,7 @@ def topic_specs(partitions: int) -> list[TopicSpec]:
         TOPIC_FEEDBACK,
         TOPIC_FUNNEL,
         TOPIC_RECRUITMENT,
+        TOPIC_TRANSPORT,
     ]
     return [TopicSpec(t, partitions, compacted=t in COMPACTED_TOPICS) for t in entity] + [
         TopicSpec(TOPIC_DEAD_LETTER, 1),
