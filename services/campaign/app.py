@@ -22,6 +22,8 @@ from services.campaign.repository import FunnelRepository
 from services.campaign.session import install_sessions
 from services.campaign.settings import CampaignSettings
 from services.campaign.transport.api import router as transport_router
+from services.campaign.transport.plans import PlanRepository
+from services.campaign.transport.seekers import SeekerDirectory
 from shared.audit import AuditLog
 from shared.auth import KeyRing, keyring_for
 from shared.bus.base import Bus
@@ -77,11 +79,14 @@ def create_app(
         repo = FunnelRepository(the_store, on_write=relay.kick)
         fairs = FairRepository(the_store, on_write=relay.kick)
         app.state.fairs, app.state.fairs_audit = fairs, AuditLog(the_store, "campaign")
+        plans, seekers = PlanRepository(the_store, on_write=relay.kick), SeekerDirectory(the_store)
+        app.state.transport_plans, app.state.seekers = plans, seekers
         loop = make_consumer_loop(
             the_bus,
             CampaignHandler(repo),
             settings.consumer_group,
-            extra=FairInvitationCounter(fairs).routes(),
+            extra={**FairInvitationCounter(fairs).routes(), **seekers.routes()},
+            extra_batches=seekers.batch_routes(),
         )
         app.state.store, app.state.repo, app.state.relay = the_store, repo, relay
         app.state.loop, app.state.publisher = loop, publisher
@@ -95,6 +100,7 @@ def create_app(
         async def database_steps() -> None:
             await repo.ensure_indexes()
             await fairs.ensure_indexes()
+            await plans.ensure_indexes()
             await app.state.fairs_audit.ensure_indexes()
             await loop.start()
 

@@ -18,7 +18,7 @@ from typing import Any
 from services.campaign import documents as d
 from services.campaign.repository import SYSTEM, Actor, FunnelRepository, IllegalStep
 from shared.bus.base import Bus
-from shared.consume import ConsumerLoop, EventRouter, Routes
+from shared.consume import BatchRoutes, ConsumerLoop, EventRouter, Routes
 from shared.events import (
     FUNNEL_EVENTS,
     Event,
@@ -134,8 +134,16 @@ class CampaignHandler(EventRouter):
 
 
 def make_consumer_loop(
-    bus: Bus, handler: CampaignHandler, group_id: str = "campaign", *, extra: Routes | None = None
+    bus: Bus,
+    handler: CampaignHandler,
+    group_id: str = "campaign",
+    *,
+    extra: Routes | None = None,
+    extra_batches: BatchRoutes | None = None,
 ) -> ConsumerLoop:
-    """``extra``: routes of campaign's other parts (the fairs' invitation counter)."""
+    """``extra``: routes of campaign's other parts (the fairs' invitation counter, the seekers'
+    homes and masked contacts for the buses); ``extra_batches``: their batch handlers."""
     routes = {**handler.routes(), **(extra or {})}
-    return ConsumerLoop(bus, group_id=group_id, routes=routes, client_id="campaign-consumer")
+    return ConsumerLoop(
+        bus, group_id=group_id, routes=routes, batch_routes=extra_batches, client_id="campaign-consumer"
+    )

@@ -7,6 +7,7 @@ from typing import Any
 
 from services.campaign import documents as d
 from services.campaign.fairs.repository import FAIRS, fairs_outbox
+from services.campaign.transport.plans import PLANS, plans_outbox
 from shared.bus.base import Publisher
 from shared.events import Event
 from shared.logging import get_logger
@@ -36,6 +37,7 @@ def campaign_relay(
     sources = {
         d.PAIRS: OutboxSource(store.collection(d.PAIRS), {"outbox_pending": True}, pair_events, cleared),
         FAIRS: fairs_outbox(store),  # recruitment events: fair.announced/updated
+        PLANS: plans_outbox(store),  # bus plans: transport.assigned, one per seeker seated
     }
     return OutboxRelay(
         sources, publisher, producer="campaign", interval_s=interval_s, max_backoff_s=max_backoff_s

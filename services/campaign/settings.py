@@ -26,6 +26,19 @@ class CampaignSettings(CommonSettings):
     )
     session_max_age_s: int = Field(default=8 * 3600, ge=60, description="a dashboard login lasts this long")
     session_https_only: bool = Field(default=False, description="mark the cookie Secure (behind TLS)")
+    transport_speed_kmh: float = Field(
+        default=45,
+        gt=5,
+        le=120,
+        description="bus speed over great-circle kilometres for pick-up times (roads are ~1.3x longer: "
+        "45 here is ~60 km/h on the road); a plan may state its own",
+    )
+    transport_stop_minutes: int = Field(
+        default=10,
+        ge=0,
+        le=120,
+        description="minutes a bus waits at each pick-up point (and at the last, to unload)",
+    )
     clock_offset_days: int = Field(
         default=0,
         ge=0,

@@ -1,16 +1,32 @@
-"""``POST /v1/transport/plan``: an official's 就业直通车, planned (counts per county, no one named)."""
+"""Transport routes: ``POST /v1/transport/plan`` plans from counts per county (no one named);
+``PUT /v1/transport/plans/{id}`` plans the buses of named, confirmed seekers, stores the plan,
+tells each seeker where and when to board, and ``…/manifest.xlsx`` prints the manifests.
+
+Who may plan: admins, and officials of the destination's county (the enterprise's or the
+fair's) or of every seeker's home county (the exporting bureau that organises the buses).
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from datetime import date, datetime, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.campaign.transport.manifest import manifest_rows, to_xlsx
 from services.campaign.transport.planner import NoPlan, Origin, TooLarge, UnknownPlace, plan
-from shared.auth import AUTH_RESPONSES, Principal, Role, require
-from shared.errors import CONFLICT, unprocessable
+from services.campaign.transport.plans import Conflict, PlanRepository, seatings_json
+from services.campaign.transport.seats import Seeker, fingerprint, seat
+from services.campaign.transport.seekers import SeekerDirectory
+from shared import places
+from shared.audit import AuditLog
+from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, require
+from shared.errors import CONFLICT, NOT_FOUND, unprocessable
+from shared.models import USCC_RE
+from shared.store.base import Doc
 
 router = APIRouter(prefix="/v1/transport", tags=["transport"], responses=AUTH_RESPONSES)
 
@@ -91,3 +107,292 @@ async def plan_buses(body: PlanIn, principal: Official) -> Any:
 
 def vars_of(stop: Any) -> dict[str, Any]:
     return {"adcode": stop.adcode, "place": stop.place, "riders": stop.riders}
+
+
+# --- plans of confirmed seekers -----------------------------------------------------------------
+
+PlanId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+ProfileId = Annotated[str, Field(min_length=1, max_length=100)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_SEEKERS = 5000
+
+
+class PointIn(_In):
+    adcode: str = Field(pattern=r"^\d{6}$", description="the county")
+    name: str = Field(min_length=1, max_length=60, description="e.g. 资中县人社局门口")
+
+
+class SeekersPlanIn(_In):
+    """Exactly one of ``fair_id`` and ``employer_code`` names whom the buses go to."""
+
+    fair_id: str | None = Field(
+        default=None, min_length=1, max_length=40, description="seekers registered for it"
+    )
+    employer_code: str | None = Field(
+        default=None,
+        pattern=USCC_RE.pattern,
+        max_length=18,
+        description="seekers it hired (and who did not leave)",
+    )
+    destination: Adcode | None = Field(
+        default=None,
+        description="the workplace, if the enterprise's hires are for postings in several counties",
+    )
+    date: date
+    departs_at: time = Field(description="local time the buses leave their first pick-up point, e.g. 07:00")
+    seats: int = Field(default=45, ge=1, le=100, description="seats per bus")
+    speed_kmh: float | None = Field(default=None, gt=5, le=120, description="default: the service's setting")
+    profile_ids: list[ProfileId] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SEEKERS,
+        description="the confirmed seekers to carry; omitted: every confirmed seeker known",
+    )
+    points: list[PointIn] = Field(
+        default_factory=list, max_length=500, description="the pick-up point's name in some counties"
+    )
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> SeekersPlanIn:
+        if (self.fair_id is None) == (self.employer_code is None):
+            raise ValueError("give exactly one of fair_id and employer_code")
+        if not 2000 <= self.date.year <= 2100:
+            raise ValueError("date must lie between 2000 and 2100")
+        if self.fair_id is not None and self.destination is not None:
+            raise ValueError("a fair's destination is its venue: leave destination out")
+        if self.profile_ids is not None:
+            self.profile_ids = sorted(set(self.profile_ids))
+        return self
+
+
+class DestinationOut(BaseModel):
+    kind: str = Field(description="fair or employer")
+    ref: str
+    adcode: str
+    name: str
+
+
+class BoardingOut(BaseModel):
+    adcode: str
+    point: str
+    at: datetime
+    km: float = Field(description="great-circle kilometres from the previous stop")
+    seekers: list[str]
+
+
+class SeatingOut(BaseModel):
+    bus: int
+    riders: int
+    km: float = Field(description="great-circle kilometres, first pick-up to the destination")
+    arrives_at: datetime
+    stops: list[BoardingOut]
+
+
+class SeekersPlanOut(BaseModel):
+    id: str
+    version: int
+    destination: DestinationOut
+    date: date
+    departs_at: datetime
+    seats: int
+    speed_kmh: float
+    stop_minutes: int
+    riders: int
+    km: float
+    buses: list[SeatingOut]
+
+
+def _plans(request: Request) -> PlanRepository:
+    repo: PlanRepository = request.app.state.transport_plans
+    return repo
+
+
+def _directory(request: Request) -> SeekerDirectory:
+    directory: SeekerDirectory = request.app.state.seekers
+    return directory
+
+
+def _may_plan(principal: Principal, areas: list[str]) -> bool:
+    """``areas``: the destination's county first, then the origin counties."""
+    return principal.covers_area(areas[0]) or all(principal.covers_area(a) for a in areas[1:])
+
+
+async def _destination(request: Request, body: SeekersPlanIn) -> tuple[dict[str, Any], dict[str, str | None]]:
+    """(destination, confirmed profile id -> the workplace county or None)."""
+    repo = _plans(request)
+    if body.fair_id is not None:
+        fair = await request.app.state.fairs.get(body.fair_id)
+        if fair is None:
+            raise unprocessable(("body", "fair_id"), "unknown fair", body.fair_id)
+        if fair["fair"]["status"] == "cancelled":
+            raise HTTPException(status_code=409, detail="招聘会已取消")
+        adcode = places.resolve(fair["fair"]["adcode"])
+        if adcode is None:
+            raise unprocessable(("body", "fair_id"), "the fair's venue has an unknown adcode", body.fair_id)
+        name = f"{fair['fair']['title']}（{places.label(adcode.adcode)}）"
+        confirmed: dict[str, str | None] = dict.fromkeys(await repo.registered(body.fair_id))
+        return {"kind": "fair", "ref": body.fair_id, "adcode": adcode.adcode, "name": name}, confirmed
+    assert body.employer_code is not None
+    hired = await repo.hired(body.employer_code)
+    return {"kind": "employer", "ref": body.employer_code, "adcode": body.destination, "name": ""}, hired
+
+
+async def _employer_name(request: Request, code: str) -> str:
+    postings = await request.app.state.store.collection("postings").find({"employer_code": code}, limit=1)
+    return str(postings[0].get("employer_name") or code) if postings else code
+
+
+async def _seekers(request: Request, body: SeekersPlanIn, confirmed: dict[str, str | None]) -> list[Seeker]:
+    """The seekers to carry, each known to campaign, confirmed for the destination, from a known county."""
+    ids = body.profile_ids if body.profile_ids is not None else sorted(confirmed)
+    if not ids:
+        raise unprocessable(("body", "profile_ids"), "no confirmed seekers for this destination yet")
+    if len(ids) > MAX_SEEKERS:
+        raise unprocessable(("body", "profile_ids"), f"at most {MAX_SEEKERS} seekers per plan")
+    homes = await _directory(request).homes_of(ids)
+    unknown = [p for p in ids if p not in homes]
+    if unknown:
+        raise unprocessable(
+            ("body", "profile_ids"), "unknown seekers (no profile known to campaign)", unknown
+        )
+    why = "not registered for this fair" if body.fair_id else "not hired by this enterprise (or left it)"
+    unconfirmed = [p for p in ids if p not in confirmed]
+    if unconfirmed:
+        raise unprocessable(("body", "profile_ids"), f"not confirmed: {why}", unconfirmed)
+    seekers, nowhere = [], []
+    for p in ids:
+        county = places.resolve(str(homes[p]["adcode"]))
+        if county is None:
+            nowhere.append(p)
+        else:
+            seekers.append(Seeker(p, county.adcode, str(homes[p].get("town") or "")))
+    if nowhere:
+        raise unprocessable(("body", "profile_ids"), "home adcode unknown to the map", nowhere)
+    return seekers
+
+
+@router.put(
+    "/plans/{plan_id}",
+    response_model=SeekersPlanOut,
+    responses=CONFLICT | {201: {"model": SeekersPlanOut, "description": "planned for the first time"}},
+)
+async def plan_seekers(
+    plan_id: PlanId, body: SeekersPlanIn, request: Request, response: Response, principal: Official
+) -> Any:
+    """Plan the buses of the confirmed seekers of a fair or an enterprise, notify each of her
+    pick-up point and time. Idempotent on the plan id: the same request answers the stored plan
+    and notifies nobody again; a changed one is re-planned, and only moved seats are notified."""
+    repo = _plans(request)
+    held = await repo.get(plan_id)
+    if held is not None and not _may_plan(principal, held["areas"]):
+        raise forbidden(principal, f"transport plan {plan_id}")
+    destination, confirmed = await _destination(request, body)
+    seekers = await _seekers(request, body, confirmed)
+    if destination["kind"] == "employer":
+        workplaces = {confirmed[s.profile_id] for s in seekers}
+        if destination["adcode"] is None:
+            if len(workplaces) != 1 or None in workplaces:
+                raise unprocessable(
+                    ("body", "destination"), "these hires work in several counties: name the destination"
+                )
+            destination["adcode"] = workplaces.pop()
+        place = places.resolve(str(destination["adcode"]))
+        if place is None:
+            raise unprocessable(("body", "destination"), "unknown adcode", destination["adcode"])
+        destination["adcode"] = place.adcode
+        destination["name"] = (
+            f"{await _employer_name(request, body.employer_code or '')}（{places.label(place.adcode)}）"
+        )
+    areas = [destination["adcode"], *sorted({s.county for s in seekers})]
+    if not _may_plan(principal, areas):
+        raise forbidden(principal, "a plan for a destination and seekers outside your counties")
+    settings = request.app.state.settings
+    speed = body.speed_kmh or settings.transport_speed_kmh
+    request_key = {
+        **body.model_dump(mode="json", exclude={"profile_ids"}),
+        "speed_kmh": speed,
+        "stop_minutes": settings.transport_stop_minutes,
+        "seekers": [(s.profile_id, s.county, s.town) for s in seekers],
+    }
+    key = fingerprint(request_key)
+    if held is not None and held["fingerprint"] == key:
+        response.status_code = 200
+        return held["plan"]
+    counts = Counter(s.county for s in seekers)
+    origins = [Origin(c, n) for c, n in sorted(counts.items())]
+    try:
+        # the solver is CPU-bound for up to its time limit: keep the event loop free meanwhile
+        result = await asyncio.to_thread(plan, destination["adcode"], origins, body.seats)
+    except TooLarge as exc:
+        raise unprocessable(("body", "profile_ids"), str(exc)) from exc
+    except (NoPlan, UnknownPlace) as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    departs = datetime.combine(body.date, body.departs_at, tzinfo=request.app.state.tz)
+    seatings = seat(
+        result,
+        seekers,
+        departs_at=departs,
+        speed_kmh=speed,
+        stop_minutes=settings.transport_stop_minutes,
+        point_names={p.adcode: p.name for p in body.points},
+    )
+    content = {
+        "destination": destination,
+        "date": body.date.isoformat(),
+        "departs_at": departs.isoformat(),
+        "seats": body.seats,
+        "speed_kmh": speed,
+        "stop_minutes": settings.transport_stop_minutes,
+        "riders": len(seekers),
+        "km": round(sum(s.km for s in seatings), 1),
+        "buses": seatings_json(seatings),
+    }
+    try:
+        doc = await repo.save(
+            plan_id,
+            held,
+            content,
+            fingerprint=key,
+            areas=areas,
+            by=principal.id,
+            now=request.app.state.clock(),
+        )
+    except Conflict as exc:
+        raise HTTPException(status_code=409, detail="计划刚被他人修改，请重试") from exc
+    audit: AuditLog = request.app.state.fairs_audit
+    await audit.record(principal, "transport.plan", [s.profile_id for s in seekers])
+    response.status_code = 201 if held is None else 200
+    return doc["plan"]
+
+
+async def _held(request: Request, principal: Principal, plan_id: str) -> Doc:
+    doc = await _plans(request).get(plan_id)
+    if doc is None or not _may_plan(principal, doc["areas"]):
+        raise HTTPException(status_code=404, detail="没有这个接送计划")
+    return doc
+
+
+@router.get("/plans/{plan_id}", response_model=SeekersPlanOut, responses=NOT_FOUND)
+async def get_plan(plan_id: PlanId, request: Request, principal: Official) -> Any:
+    return (await _held(request, principal, plan_id))["plan"]
+
+
+@router.get(
+    "/plans/{plan_id}/manifest.xlsx",
+    response_class=Response,
+    responses=NOT_FOUND | {200: {"content": {XLSX: {}}, "description": "one sheet per bus, phones masked"}},
+)
+async def manifest(plan_id: PlanId, request: Request, principal: Official) -> Response:
+    """The manifests (乘车名单): per bus, pick-up points in order with times, who boards where
+    (masked name and phone), and the total."""
+    doc = await _held(request, principal, plan_id)
+    ids = [p for bus in doc["plan"]["buses"] for stop in bus["stops"] for p in stop["seekers"]]
+    contacts = await _directory(request).contacts_of(ids)
+    audit: AuditLog = request.app.state.fairs_audit
+    await audit.record(principal, "transport.manifest", ids, read=True)
+    body = await asyncio.to_thread(to_xlsx, manifest_rows(doc["plan"], contacts))
+    return Response(
+        content=body,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="transport-{plan_id}.xlsx"'},
+    )
