@@ -29,6 +29,7 @@ from services.notify import documents as d
 from services.notify.consumer import utc_now
 from services.notify.invitations import FAIR_PREFIX
 from services.notify.replies import NoRecommendation, Withdrawn, mark_viewed, record_reply
+from services.notify.transport import TRANSPORT_PREFIX
 from shared.audit import AuditLog
 from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, hidden, require
 from shared.errors import CONFLICT, NOT_FOUND, unprocessable
@@ -166,6 +167,8 @@ async def reply(
     await _check_seeker(request, principal, profile_id)
     if posting_id.startswith(FAIR_PREFIX):  # an invitation: no posting to be interested in
         raise HTTPException(status_code=409, detail="招聘会邀请无需回复，请通过邀请中的链接报名")
+    if posting_id.startswith(TRANSPORT_PREFIX):  # a bus seat: nothing to be interested in
+        raise HTTPException(status_code=409, detail="乘车通知无需回复")
     try:
         doc = await record_reply(_store(request), profile_id, posting_id, body.interested, utc_now())
     except NoRecommendation as exc:

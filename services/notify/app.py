@@ -16,6 +16,7 @@ from services.notify.consumer import Clock, NotifyHandler, make_consumer_loop, u
 from services.notify.inbound import router as inbound_router
 from services.notify.invitations import InvitationInbox
 from services.notify.settings import NotifySettings
+from services.notify.transport import TransportInbox
 from services.notify.worker import DeliveryWorker
 from shared.audit import AuditLog
 from shared.auth import KeyRing, keyring_for
@@ -73,7 +74,10 @@ def create_app(
             the_store, push_channels=[c for c in PUSH_CHANNELS if c in the_channels], clock=clock
         )
         invitations = InvitationInbox(handler, ZoneInfo(settings.timezone))
-        loop = make_consumer_loop(the_bus, handler, settings.consumer_group, extra=invitations.routes())
+        transport = TransportInbox(handler, ZoneInfo(settings.timezone))
+        loop = make_consumer_loop(
+            the_bus, handler, settings.consumer_group, extra={**invitations.routes(), **transport.routes()}
+        )
         worker = DeliveryWorker(the_store, the_channels, publisher, settings, clock=clock)
         app.state.store, app.state.loop, app.state.worker = the_store, loop, worker
         app.state.publisher, app.state.channels, app.state.settings = publisher, the_channels, settings

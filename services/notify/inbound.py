@@ -22,6 +22,7 @@ from services.notify import documents as d
 from services.notify.consumer import utc_now
 from services.notify.invitations import INVITATION
 from services.notify.replies import NoRecommendation, Withdrawn, record_reply
+from services.notify.transport import TRANSPORT
 from shared.audit import AuditLog
 from shared.auth import AUTH_RESPONSES, Principal, Role, require
 from shared.logging import get_logger
@@ -81,8 +82,8 @@ async def latest_open(store: Store, phone: str) -> Doc | None:
         found = await recs.find(
             {"profile_id": contact["_id"], "status": "active"}, sort=[("created_at", -1), ("_id", 1)]
         )
-        # a fair's invitation is answered by registering, not by a keyword
-        candidates += [r for r in found if r.get("kind") != INVITATION][:1]
+        # a fair's invitation is answered by registering, a bus seat not at all: not by a keyword
+        candidates += [r for r in found if r.get("kind") not in (INVITATION, TRANSPORT)][:1]
     return max(candidates, key=lambda r: d.as_utc(r["created_at"]) or utc_now(), default=None)
 
 

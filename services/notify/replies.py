@@ -12,6 +12,7 @@ from typing import Any
 
 from services.notify import documents as d
 from services.notify.invitations import INVITATION
+from services.notify.transport import TRANSPORT
 from shared.store.base import Doc, Store
 
 
@@ -47,8 +48,8 @@ async def mark_viewed(store: Store, items: Iterable[dict[str, Any]], at: datetim
     recs = store.collection(d.RECOMMENDATIONS)
     marked = 0
     for item in items:
-        if item.get("kind") == INVITATION:
-            continue  # a fair's invitation is no funnel pair: its registration is campaign's record
+        if item.get("kind") in (INVITATION, TRANSPORT):
+            continue  # a fair's invitation or a bus seat is no funnel pair
         if item.get("viewed_at") is None and item.get("status") == "active":
             if await recs.update(
                 item["_id"], set={"viewed_at": at, "viewed_pending": True}, where={"viewed_at": None}

@@ -47,6 +47,7 @@ from services.notify.rules import (
     quiet_hours_end,
 )
 from services.notify.settings import NotifySettings
+from services.notify.transport import TRANSPORT, render_transport
 from shared.bus.base import Publisher
 from shared.events import MatchView
 from shared.logging import get_logger
@@ -287,6 +288,8 @@ class DeliveryWorker:
             text=(
                 render_invitation(str(contact.get("display_name", "")), rec, max_chars=max_chars)
                 if rec.get("kind") == INVITATION
+                else render_transport(str(contact.get("display_name", "")), rec, max_chars=max_chars)
+                if rec.get("kind") == TRANSPORT
                 else render_text(
                     str(contact.get("display_name", "")), match, max_chars=max_chars, channel=channel
                 )
