@@ -27,7 +27,8 @@ class FairIn(_In):
     link: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
     reach_km: float = Field(default=30, ge=0, le=5000, description="invite seekers living this close")
     capacity: int | None = Field(default=None, ge=1, le=1_000_000, description="registrations accepted")
-    posting_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+    # not blank: the model strips whitespace, so "  " would pass the schema yet fail min_length
+    posting_ids: list[Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]] = Field(
         min_length=1, max_length=500
     )
 
