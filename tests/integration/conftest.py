@@ -53,6 +53,11 @@ AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 OFFICIAL_KEY = "cf_it_" + secrets.token_urlsafe(24)
 OFFICIAL_AREA = "4403"
 GATEWAY_KEY = "cf_it_" + secrets.token_urlsafe(24)
+# The orders test's enterprise (filing an order for its posting) and the agency it is dispatched to.
+EMPLOYER_CODE = "91440300MA5H7K2L3M"
+EMPLOYER_KEY = "cf_it_" + secrets.token_urlsafe(24)
+AGENCY_CODE = "91440300MA5J9N4P6Q"
+AGENCY_KEY = "cf_it_" + secrets.token_urlsafe(24)
 # Set when the session fell back to the local stack; repeated in the terminal summary.
 FALLBACK: list[str] = []
 
@@ -180,6 +185,8 @@ def _session_env(suffix: str, sink_dir: Path) -> dict[str, str]:
                 ("integration-admin", Role.admin, ADMIN_KEY, []),
                 ("integration-official-shenzhen", Role.official, OFFICIAL_KEY, [OFFICIAL_AREA]),
                 ("integration-sms-gateway", Role.gateway, GATEWAY_KEY, []),
+                ("integration-employer", Role.employer, EMPLOYER_KEY, [EMPLOYER_CODE]),
+                ("integration-agency", Role.employer, AGENCY_KEY, [AGENCY_CODE]),
             ]
         ),
     }
