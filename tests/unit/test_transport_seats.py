@@ -235,17 +235,18 @@ def _profile(pid: str, adcode: str) -> ProfileUpserted:
 
 
 @pytest.fixture
-async def campaign() -> AsyncIterator[tuple[httpx.AsyncClient, MemoryBus, dict[str, str]]]:
+async def campaign() -> AsyncIterator[tuple[httpx.AsyncClient, MemoryBus, dict[str, str], MemoryStore]]:
     bus, ring = MemoryBus(), KeyRing()
     keys = {
         "enshi": ring.issue("official-enshi", Role.official, ["4228"]),
         "jiujiang": ring.issue("official-jiujiang", Role.official, ["3604"]),
         "seeker": ring.issue("seeker-5", Role.seeker, ["s1"]),
     }
+    store = MemoryStore()
     app = campaign_app(
         CampaignSettings(outbox_interval_s=0.05),
         bus=bus,
-        store=MemoryStore(),
+        store=store,
         clock=FakeClock(T0),
         keyring=ring,
     )
@@ -265,13 +266,13 @@ async def campaign() -> AsyncIterator[tuple[httpx.AsyncClient, MemoryBus, dict[s
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://campaign"
         ) as http:
-            yield http, bus, keys
+            yield http, bus, keys, store
 
 
 async def test_an_official_plans_the_buses_of_a_fairs_registered_seekers(
-    campaign: tuple[httpx.AsyncClient, MemoryBus, dict[str, str]],
+    campaign: tuple[httpx.AsyncClient, MemoryBus, dict[str, str], MemoryStore],
 ) -> None:
-    http, bus, keys = campaign
+    http, bus, keys, _ = campaign
     enshi = headers(keys["enshi"])
     fair = {
         "kind": "job_fair",
@@ -354,3 +355,55 @@ async def test_an_official_plans_the_buses_of_a_fairs_registered_seekers(
     assert date.fromisoformat(
         (await http.get("/v1/transport/plans/bus-1", headers=enshi)).json()["date"]
     ) == date(2026, 3, 13)
+
+
+def _pair(pid: str, steps: list[str], county: str = ENSHI) -> dict[str, Any]:
+    return {
+        "_id": f"{pid}:p000001",
+        "profile_id": pid,
+        "posting_id": "p000001",
+        "employer_code": CODE,
+        "county": county,
+        "steps": {s: {"at": "2026-02-20T01:00:00.000000Z"} for s in steps},
+    }
+
+
+async def test_an_enterprise_plan_carries_its_hires_who_have_not_left_to_their_workplace(
+    campaign: tuple[httpx.AsyncClient, MemoryBus, dict[str, str], MemoryStore],
+) -> None:
+    http, bus, keys, store = campaign
+    pairs = store.collection("pairs")
+    for doc in (
+        _pair("s0", ["recommended", "interested", "interviewed", "hired"]),
+        _pair("s1", ["recommended", "interested", "interviewed", "hired"]),
+        _pair("s4", ["recommended", "interested", "interviewed", "hired"]),
+        _pair("s2", ["recommended", "interested", "interviewed", "hired", "left"]),
+        _pair("s3", ["recommended", "interested"]),
+    ):
+        await pairs.insert(doc)
+    body = {"employer_code": CODE, "date": "2026-03-02", "departs_at": "06:00"}
+    url = "/v1/transport/plans/hires-1"
+    jiujiang = headers(keys["jiujiang"])
+    # an official of 利川/建始 (4228 covers both the homes and the workplace here) may; 九江's not
+    assert (await http.put(url, json=body, headers=jiujiang)).status_code == 403
+    enshi = headers(keys["enshi"])
+    for who in ("s2", "s3"):  # left, or never hired
+        r = await http.put(url, json=body | {"profile_ids": ["s0", who]}, headers=enshi)
+        assert r.status_code == 422 and r.json()["detail"][0]["input"] == [who], r.text
+    r = await http.put(url, json=body, headers=enshi)
+    assert r.status_code == 201, r.text
+    got = r.json()
+    assert got["destination"]["adcode"] == ENSHI and got["destination"]["kind"] == "employer"
+    assert got["destination"]["name"].startswith("企业1")
+    assert sorted(p for b in got["buses"] for s in b["stops"] for p in s["seekers"]) == ["s0", "s1", "s4"]
+
+    # a deleted seeker (contact.deleted) is unknown to campaign from then on
+    pub = bus.publisher("t")
+    gone = contact_event(profile_id="s4", type="contact.deleted")
+    await pub.publish_many([(gone.topic, gone.key, gone.to_bytes())])
+    for _ in range(300):
+        if await store.collection("transport_homes").get("s4") is None:
+            break
+        await asyncio.sleep(0.01)
+    r = await http.put(url, json=body | {"profile_ids": ["s0", "s4"]}, headers=enshi)
+    assert r.status_code == 422 and "unknown" in r.json()["detail"][0]["msg"]
