@@ -303,6 +303,14 @@ class TransportNotice(_Frozen):
     title: str = "就业直通车"
 
 
+class TransportRelease(_Frozen):
+    """A seeker no longer has a seat on a plan (left out when it was planned again): ids only."""
+
+    plan_id: str
+    plan_version: int
+    profile_id: str
+
+
 class RejectedRecord(_Frozen):
     """A record a consumer could not accept, kept whole so an operator can inspect or replay it."""
 
@@ -538,20 +546,24 @@ def invitation_event_id(fair_id: str, profile_id: str) -> str:
 
 @_register
 class TransportAssigned(Event):
-    """Keyed by the seeker, so one seeker's notices stay in order; a re-planned seat is a new one."""
+    """Keyed by the seeker, so one seeker's notices (seated, moved, released) stay in order."""
 
     topic = TOPIC_TRANSPORT
     type: Literal["transport.assigned"] = "transport.assigned"
     payload: TransportNotice
 
 
-def transport_event_id(plan_id: str, profile_id: str, bus: int, adcode: str, pickup_at: datetime) -> str:
-    """Derived from the plan, the seeker and her seat: a plan re-published unchanged repeats the
-    same ids (one notice, however often); a seat that moved is a new event, which notify turns
-    into an update of the same inbox item."""
-    return derived_event_id(
-        "transport", plan_id, profile_id, str(bus), adcode, pickup_at.astimezone(UTC).isoformat()
-    )
+@_register
+class TransportReleased(Event):
+    topic = TOPIC_TRANSPORT
+    type: Literal["transport.released"] = "transport.released"
+    payload: TransportRelease
+
+
+def transport_event_id(plan_id: str, profile_id: str, plan_version: int) -> str:
+    """One notice per seeker and plan version, and a version notices only the seekers whose seat
+    is new, moved or gone: a plan re-published (or its outbox replayed) repeats the same ids."""
+    return derived_event_id("transport", plan_id, profile_id, str(plan_version))
 
 
 PostingEvent = PostingUpserted | PostingClosed | PostingDeleted

@@ -7,8 +7,9 @@ same rules (consent, quiet hours, the daily cap, retries): a plan re-published, 
 never pushes a seeker twice. A seat that moved (another bus, point or time) updates the item,
 so the inbox always shows the current seat, but sends no second SMS: the one push a seeker
 gets per plan is a rule officials can explain, and a late change is phoned through by the
-bureau from its manifest, which it reprints anyway. A notice is no posting: notify refuses a
-reply to it, and opening it is no ``funnel.viewed``.
+bureau from its manifest, which it reprints anyway. A seeker left out of a later version
+(``transport.released``) has the item withdrawn and any push not yet sent cancelled. A notice is
+no posting: notify refuses a reply to it, and opening it is no ``funnel.viewed``.
 """
 
 from __future__ import annotations
@@ -21,12 +22,19 @@ from services.notify.consumer import NotifyHandler
 from services.notify.invitations import SEP, when_text
 from services.notify.render import PREFIX
 from shared.consume import EventRouter, Routes
-from shared.events import MatchView, PostingSummary, TransportAssigned, TransportNotice
+from shared.events import (
+    MatchView,
+    PostingSummary,
+    TransportAssigned,
+    TransportNotice,
+    TransportReleased,
+)
 from shared.masking import mask_text
 from shared.models import Shift
 
 TRANSPORT = "transport"
 TRANSPORT_PREFIX = "transport:"
+RELEASED = "乘车安排已取消"
 
 
 def transport_posting_id(plan_id: str) -> str:
@@ -79,7 +87,7 @@ class TransportInbox(EventRouter):
         self.tz = tz
 
     def routes(self) -> Routes:
-        return {TransportAssigned: self.on_assigned}
+        return {TransportAssigned: self.on_assigned, TransportReleased: self.on_released}
 
     async def on_assigned(self, event: TransportAssigned) -> None:
         notice = event.payload
@@ -90,3 +98,20 @@ class TransportInbox(EventRouter):
         # deliveries once (or refreshes the text of the item known already).
         await self.handler.recommendations.insert(doc | extra)
         await self.handler.on_match(match, event.occurred_at)
+
+    async def on_released(self, event: TransportReleased) -> None:
+        """Her seat is gone (the plan was made again without her): the item is withdrawn and a
+        push not yet sent is cancelled; seated again later, the item comes back, unpushed."""
+        gone = event.payload
+        match = MatchView(
+            match_id=d.recommendation_id(gone.profile_id, transport_posting_id(gone.plan_id)),
+            profile_id=gone.profile_id,
+            posting_id=transport_posting_id(gone.plan_id),
+            score=0.0,
+            rank=0,
+            factors=[],
+            reason="",
+            posting=PostingSummary(title="", employer="", wage_min=0, wage_max=0, shift=Shift.day),
+            withdrawn_reason=RELEASED,
+        )
+        await self.handler.on_withdrawn(match, event.occurred_at)

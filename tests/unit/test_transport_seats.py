@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -37,6 +38,8 @@ from shared.events import (
     ProfileUpserted,
     TransportAssigned,
     TransportNotice,
+    TransportRelease,
+    TransportReleased,
     parse,
     transport_event_id,
 )
@@ -77,6 +80,22 @@ def test_every_seeker_is_seated_once_and_each_stop_has_its_time() -> None:
     last = _km(second.adcode, ENSHI)
     assert bus.arrives_at == second.at + timedelta(minutes=10) + timedelta(minutes=int(-(-last * 60 // 45)))
     assert bus.km == round(leg + last, 1)
+
+
+def test_one_bus_through_five_counties_takes_the_shortest_order_of_its_stops() -> None:
+    counties = ["422802", "422822", "422823", "422825", "422826"]  # 利川 建始 巴东 宣恩 咸丰
+    result = plan(ENSHI, [Origin(c, 2) for c in counties], seats=45)
+    (bus,) = result.buses
+    got = [s.adcode for s in bus.stops]
+
+    def length(order: tuple[str, ...]) -> float:
+        legs = [*order, ENSHI]
+        return sum(_km(a, b) for a, b in itertools.pairwise(legs))
+
+    shortest = min(length(order) for order in itertools.permutations(counties))
+    assert sorted(got) == sorted(counties)
+    assert abs(length(tuple(got)) - shortest) < 1e-6
+    assert bus.km == round(shortest, 1)
 
 
 def test_a_county_over_one_bus_is_split_in_id_order_and_names_are_the_officials() -> None:
@@ -176,17 +195,28 @@ def test_a_notice_is_sent_for_a_new_or_moved_seat_only_and_its_id_is_the_seat() 
         ],
     }
     again = notices("bus-1", 2, moved, PLAN)
-    assert [e.key for e in again] == ["c"]
-    at = datetime(2026, 3, 2, 0, 40, tzinfo=UTC)
-    assert first[2].event_id == transport_event_id("bus-1", "c", 1, JIANSHI, at)
-    assert again[0].event_id != first[2].event_id
+    assert [(e.type, e.key) for e in again] == [("transport.assigned", "c")]
+    assert first[2].event_id == transport_event_id("bus-1", "c", 1)
+    assert again[0].event_id == transport_event_id("bus-1", "c", 2) != first[2].event_id
+    assert again[0].payload.pickup_at == datetime(2026, 3, 2, 0, 50, tzinfo=UTC)
     assert "phone" not in first[0].payload.model_dump()
+    # "b" left out of version 3: released, the others untouched
+    without_b = {
+        **moved,
+        "buses": [
+            {
+                **moved["buses"][0],
+                "stops": [{**PLAN["buses"][0]["stops"][0], "seekers": ["a"]}, moved["buses"][0]["stops"][1]],
+            }
+        ],
+    }
+    assert [(e.type, e.key) for e in notices("bus-1", 3, without_b, moved)] == [("transport.released", "b")]
 
 
-def _notice(at: datetime, bus: int = 2) -> TransportAssigned:
+def _notice(at: datetime, bus: int = 2, version: int = 1) -> TransportAssigned:
     payload = TransportNotice(
         plan_id="bus-1",
-        plan_version=1,
+        plan_version=version,
         profile_id="s000005",
         bus=bus,
         point="利川市人社局门口",
@@ -195,7 +225,7 @@ def _notice(at: datetime, bus: int = 2) -> TransportAssigned:
         destination="立讯精密（恩施州恩施市）",
     )
     return TransportAssigned(
-        event_id=transport_event_id("bus-1", "s000005", bus, LICHUAN, at), key="s000005", payload=payload
+        event_id=transport_event_id("bus-1", "s000005", version), key="s000005", payload=payload
     )
 
 
@@ -206,7 +236,7 @@ async def test_notify_keeps_one_item_and_one_push_per_seeker_and_plan_and_shows_
     inbox = TransportInbox(handler, TZ)
     await inbox.handle(_notice(DEPART))
     await inbox.handle(_notice(DEPART))  # re-published
-    later = _notice(DEPART + timedelta(minutes=30), bus=3).model_copy(
+    later = _notice(DEPART + timedelta(minutes=30), bus=3, version=2).model_copy(
         update={"occurred_at": datetime.now(UTC) + timedelta(seconds=1)}
     )
     await inbox.handle(later)  # re-planned: a later time
@@ -221,6 +251,25 @@ async def test_notify_keeps_one_item_and_one_push_per_seeker_and_plan_and_shows_
     )
     assert len(render_transport("张**", items[0], max_chars=50)) <= 50
     assert await mark_viewed(store, items, clock()) == 0  # a bus seat is no funnel pair
+
+
+async def test_a_released_seat_withdraws_the_item_and_cancels_the_push_not_yet_sent() -> None:
+    store, clock = MemoryStore(), FakeClock(datetime(2026, 3, 1, 2, 0, tzinfo=UTC))
+    handler = NotifyHandler(store, push_channels=["sms"], clock=clock)
+    await handler.handle(contact_event(profile_id="s000005", channels=["inbox", "sms"]))
+    inbox = TransportInbox(handler, TZ)
+    await inbox.handle(_notice(DEPART))
+    gone = TransportReleased(
+        event_id=transport_event_id("bus-1", "s000005", 2),
+        key="s000005",
+        occurred_at=datetime.now(UTC) + timedelta(seconds=1),
+        payload=TransportRelease(plan_id="bus-1", plan_version=2, profile_id="s000005"),
+    )
+    await inbox.handle(gone)
+    item = await store.collection(d.RECOMMENDATIONS).get("s000005:transport:bus-1")
+    assert item is not None and (item["status"], item["withdrawn_reason"]) == ("withdrawn", "乘车安排已取消")
+    (push,) = await store.collection(d.DELIVERIES).find({})
+    assert push["status"] == d.CANCELLED
 
 
 # --- over HTTP --------------------------------------------------------------------------------

@@ -11,12 +11,15 @@ a grouping and an order, not a road itinerary.
 
 Deterministic: the first solution (cheapest arc) improved by plain local search, no
 metaheuristic, so the same input gives the same plan on every machine (a time limit guards).
+Then each bus's stops are put in their shortest order by trying every order (up to
+``EXACT_ORDER_STOPS`` stops): a dispatcher never sees a bus double back that need not.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -37,6 +40,9 @@ class TooLarge(ValueError):
 
 
 MAX_LOADS = 200
+# A bus's stops are put in their shortest order by trying every order, up to this many stops
+# (5,040 orders): the solver's local search leaves a short route, this makes it the shortest.
+EXACT_ORDER_STOPS = 7
 
 
 class NoPlan(RuntimeError):
@@ -164,6 +170,7 @@ def plan(
             index = solution.Value(routing.NextVar(index))
         if not path:
             continue
+        path = shortest_order(path, km)
         stops: list[Stop] = []
         for node in path:  # consecutive busloads of one county are one stop
             county, riders = loads[node - 2]
@@ -175,6 +182,20 @@ def plan(
         buses.append(Bus(stops=stops, riders=sum(s.riders for s in stops), km=round(legs, 1)))
     buses.sort(key=lambda b: (b.stops[0].adcode, -b.riders, b.km))
     return Plan(destination=dest.adcode, seats=seats, buses=buses)
+
+
+def route_km(path: Sequence[int], km: Callable[[int, int], float], end: int = 1) -> float:
+    legs = [*path, end]
+    return sum(km(a, b) for a, b in itertools.pairwise(legs))
+
+
+def shortest_order(path: list[int], km: Callable[[int, int], float], end: int = 1) -> list[int]:
+    """The order of ``path``'s stops with the fewest kilometres to ``end`` (first such order
+    on a tie, so the plan stays deterministic); as given when there are too many stops to try."""
+    if len(path) < 2 or len(path) > EXACT_ORDER_STOPS:
+        return path
+    best = min(itertools.permutations(path), key=lambda order: (round(route_km(order, km, end), 6), order))
+    return list(best)
 
 
 def lower_bound_buses(riders: int, seats: int) -> int:

@@ -15,7 +15,14 @@ from typing import Any
 
 from services.campaign.documents import entry_event, iso, outbox_entry
 from services.campaign.transport.seats import Seating
-from shared.events import Event, TransportAssigned, TransportNotice, transport_event_id
+from shared.events import (
+    Event,
+    TransportAssigned,
+    TransportNotice,
+    TransportRelease,
+    TransportReleased,
+    transport_event_id,
+)
 from shared.outbox import OutboxSource
 from shared.store.base import Collection, Doc, Store, Where
 
@@ -61,17 +68,18 @@ def seats_of(plan: dict[str, Any]) -> dict[str, tuple[int, str, str, str]]:
 
 
 def notices(plan_id: str, version: int, plan: dict[str, Any], before: dict[str, Any] | None) -> list[Event]:
-    """One ``transport.assigned`` per seeker whose seat is new or moved since ``before``."""
+    """``transport.assigned`` for each seeker whose seat is new or moved since ``before``, and
+    ``transport.released`` for each who had a seat then and has none now."""
     old = seats_of(before) if before else {}
+    new = seats_of(plan)
     out: list[Event] = []
-    for pid, seat in sorted(seats_of(plan).items()):
+    for pid, seat in sorted(new.items()):
         if old.get(pid) == seat:
             continue
         bus, adcode, point, at = seat
-        pickup_at = datetime.fromisoformat(at)
         out.append(
             TransportAssigned(
-                event_id=transport_event_id(plan_id, pid, bus, adcode, pickup_at),
+                event_id=transport_event_id(plan_id, pid, version),
                 key=pid,
                 producer="campaign",
                 payload=TransportNotice(
@@ -81,9 +89,18 @@ def notices(plan_id: str, version: int, plan: dict[str, Any], before: dict[str, 
                     bus=bus,
                     point=point,
                     adcode=adcode,
-                    pickup_at=pickup_at,
+                    pickup_at=datetime.fromisoformat(at),
                     destination=plan["destination"]["name"],
                 ),
+            )
+        )
+    for pid in sorted(set(old) - set(new)):
+        out.append(
+            TransportReleased(
+                event_id=transport_event_id(plan_id, pid, version),
+                key=pid,
+                producer="campaign",
+                payload=TransportRelease(plan_id=plan_id, plan_version=version, profile_id=pid),
             )
         )
     return out
