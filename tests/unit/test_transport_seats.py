@@ -24,6 +24,7 @@ from services.campaign.transport.manifest import HEADER, TOTAL, manifest_rows, t
 from services.campaign.transport.planner import Origin, plan
 from services.campaign.transport.plans import notices
 from services.campaign.transport.seats import Seeker, seat, travel
+from services.campaign.transport.seekers import SeekerDirectory
 from services.notify import documents as d
 from services.notify.consumer import NotifyHandler
 from services.notify.replies import mark_viewed
@@ -456,3 +457,22 @@ async def test_an_enterprise_plan_carries_its_hires_who_have_not_left_to_their_w
         await asyncio.sleep(0.01)
     r = await http.put(url, json=body | {"profile_ids": ["s0", "s4"]}, headers=enshi)
     assert r.status_code == 422 and "unknown" in r.json()["detail"][0]["msg"]
+
+
+async def test_the_seekers_directory_keeps_the_newest_version_and_only_the_masked_phone() -> None:
+    store = MemoryStore()
+    directory = SeekerDirectory(store)
+    newer = _profile("s1", JIANSHI).model_copy(
+        update={"payload": _profile("s1", JIANSHI).payload.model_copy(update={"version": 2})}
+    )
+    await directory.on_profiles([_profile("s0", LICHUAN), newer])
+    await directory.on_profiles([_profile("s1", LICHUAN)])  # version 1 again: older, ignored
+    homes = await directory.homes_of(["s0", "s1"])
+    assert {k: (v["adcode"], v["version"]) for k, v in homes.items()} == {
+        "s0": (LICHUAN, 1),
+        "s1": (JIANSHI, 2),
+    }
+    await directory.handle(contact_event(profile_id="s0"))
+    assert await directory.contacts_of(["s0"]) == {
+        "s0": {"_id": "s0", "version": 1, "name": "张**", "phone": "139****5678"}
+    }

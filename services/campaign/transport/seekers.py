@@ -82,11 +82,17 @@ class SeekerDirectory(EventRouter):
 
 
 async def _keep_newest(collection: Collection, docs: list[Doc]) -> None:
+    """Each seeker's newest version, written only over an older one. New seekers (an import:
+    almost all of them) cost one insert for the run; only the known ones are read first."""
     newest: dict[str, Doc] = {}
     for doc in docs:
         if doc["_id"] not in newest or doc["version"] >= newest[doc["_id"]]["version"]:
             newest[doc["_id"]] = doc
-    held = {d["_id"]: d["version"] for d in await get_many(collection, list(newest))}
-    fresh = [d for i, d in newest.items() if i not in held or d["version"] > held[i]]
+    created = await collection.insert_many(list(newest.values()))
+    known = [doc for doc, new in zip(newest.values(), created, strict=True) if not new]
+    if not known:
+        return
+    held = {d["_id"]: d["version"] for d in await get_many(collection, [d["_id"] for d in known])}
+    fresh = [d for d in known if d["version"] > held.get(d["_id"], -1)]
     if fresh:
         await collection.replace_many(fresh)
