@@ -53,7 +53,7 @@ class PlanOut(BaseModel):
 
 
 class PointIn(_In):
-    adcode: str = Field(pattern=r"^\d{6}$", description="the county")
+    adcode: str = Field(pattern=r"^\d{6}$", max_length=6, description="the county")
     name: str = Field(min_length=1, max_length=60, description="e.g. 资中县人社局门口")
 
 
