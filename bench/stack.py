@@ -21,7 +21,6 @@ import secrets
 import shutil
 import sys
 import tempfile
-import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,17 +28,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = ("ingest", "match", "notify", "campaign")
-MAX_POOL = 10  # MongoDB connections per service (PyMongo's maxPoolSize)
-
-
-def _with_pool(url: str, size: int) -> str:
-    """``url`` with ``maxPoolSize`` set (an option PyMongo reads from the URL)."""
-    parts = urllib.parse.urlsplit(url)
-    query = dict(urllib.parse.parse_qsl(parts.query))
-    query["maxPoolSize"] = str(size)
-    return urllib.parse.urlunsplit(
-        parts._replace(path=parts.path or "/", query=urllib.parse.urlencode(query))
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +73,11 @@ def running_stack(env: Mapping[str, str] | None = None, *, keep: bool = False) -
                 "NOTIFY_WECHAT_GATEWAY_URL": f"{gateway}/wechat",
             }
         }
-        # FerretDB 1.24 on PostgreSQL stopped answering every client for good once ~50 requests
-        # were in flight (its 50 PostgreSQL connections all idle): a request seems to hold one
-        # pooled connection while it waits for another. Each service's pool is capped so that
-        # the four together stay below that.
-        pool = {"MONGODB_URL": _with_pool(stack.mongodb_url, MAX_POOL)}
+        # No pool settings here: each service's store caps its operations in flight
+        # (MONGODB_MAX_POOL) and scripts/postgres.sh sizes FerretDB's PostgreSQL pool for them
+        # (docs/store.md, "Connections"), as on every other stack.
         for name in PIPELINE:
-            stack.start_service(name, {**pool, **extra.get(name, {}), **(env or {})})
+            stack.start_service(name, {**extra.get(name, {}), **(env or {})})
         yield StackInfo(
             admin_key=key,
             kafka=stack.kafka_bootstrap,

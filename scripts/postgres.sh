@@ -6,7 +6,8 @@
 #                                        wait until ready, create the database FerretDB uses
 #   scripts/postgres.sh stop   [DATADIR]
 #   scripts/postgres.sh status [DATADIR]
-#   scripts/postgres.sh url              the URL FerretDB's --postgresql-url takes
+#   scripts/postgres.sh url              the URL FerretDB's --postgresql-url takes (with
+#                                        pool_max_conns=$FERRETDB_PG_POOL, default 176)
 #
 # DATADIR defaults to $POSTGRES_DATA_DIR, else <repo>/var/postgres; the cluster is in
 # DATADIR/cluster, its log in DATADIR/postgres.out. POSTGRES_PORT defaults to 5433: 5432 is
@@ -28,6 +29,14 @@ host=127.0.0.1
 port=${POSTGRES_PORT:-5433}
 db=ferretdb
 role=ferretdb
+# FerretDB's pool of PostgreSQL connections and the cluster's limit, by arithmetic (docs/store.md,
+# "Connections"): an operation of FerretDB 1.24 may hold two pooled connections at once (an
+# update reads through an open query while it writes in a transaction on a second one), so with
+# fewer than 2 x (operations in flight) connections it can deadlock for good. Every client's
+# operations in flight are capped (MONGODB_MAX_POOL, 10, applied by shared/store/mongo.py) and at
+# most 8 clients run (4 services, a second notify worker, tests and tools): 2 x 8 x 10 + 16 slack.
+pool_max_conns=${FERRETDB_PG_POOL:-176}
+max_connections=${POSTGRES_MAX_CONNECTIONS:-200}
 
 pg_bin() {  # prints the directory of the newest installed server binaries
     local d
@@ -60,7 +69,7 @@ cluster="$data/cluster"
 
 case "$cmd" in
 install) install ;;
-url) echo "postgres://$role@$host:$port/$db" ;;
+url) echo "postgres://$role@$host:$port/$db?pool_max_conns=$pool_max_conns" ;;
 start)
     if pid=$(daemon_pid postgres "$data"); then
         echo "postgres: already running (pid $pid, $host:$port)"
@@ -79,7 +88,7 @@ start)
     # The socket directory is the data directory: /var/run/postgresql may not exist or be ours.
     DAEMON_LOG="$data/postgres.out" daemon_start postgres "$data" "$host" "$port" ready \
         "${as_owner[@]}" "$bin/postgres" -D "$cluster" -c "listen_addresses=$host" -c "port=$port" \
-        -c "unix_socket_directories=$data" -c max_connections=200 -c shared_buffers=256MB \
+        -c "unix_socket_directories=$data" -c "max_connections=$max_connections" -c shared_buffers=256MB \
         -c "synchronous_commit=${POSTGRES_SYNCHRONOUS_COMMIT:-on}" -c log_min_messages=warning
     psql=("$bin/psql" -h "$host" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt)
     if [[ -z "$("${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = '$role'")" ]]; then

@@ -32,7 +32,7 @@ def make_store(settings: CommonSettings) -> Store:
     if settings.mongodb_url:
         from shared.store.mongo import MongoStore
 
-        return MongoStore(settings.mongodb_url, settings.mongodb_db)
+        return MongoStore(settings.mongodb_url, settings.mongodb_db, max_pool=settings.mongodb_max_pool)
     if settings.mongodb_db not in _memory_stores:
         from shared.store.memory import MemoryStore
 

@@ -22,6 +22,13 @@ class CommonSettings(BaseSettings):
     mongodb_url: str | None = Field(
         default=None, validation_alias="MONGODB_URL", description="unset: embedded store"
     )
+    mongodb_max_pool: int = Field(
+        default=10,
+        ge=1,
+        validation_alias="MONGODB_MAX_POOL",
+        description="store operations in flight per process (and PyMongo's pool); "
+        "FerretDB's PostgreSQL pool is sized from it (docs/store.md)",
+    )
     topic_partitions: int = Field(default=3, ge=1, validation_alias="CHUNFENG_TOPIC_PARTITIONS")
     topic_prefix: str = Field(
         default="",

@@ -1,9 +1,12 @@
 #!/bin/bash
 # Initialises $PGDATA once (user $POSTGRES_USER with $POSTGRES_PASSWORD, database $POSTGRES_DB,
-# password authentication from the network), then runs PostgreSQL in the foreground.
+# password authentication from the network), installs the GIN companions
+# (infra/postgres/gin-companions.sql, idempotent, on every start as scripts/postgres.sh does),
+# then runs PostgreSQL in the foreground with max_connections=$POSTGRES_MAX_CONNECTIONS (200:
+# FerretDB's pool_max_conns in docker-compose.offline.yml plus room; docs/store.md, "Connections").
 set -euo pipefail
 : "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}"
-: "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"
+: "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}" "${POSTGRES_MAX_CONNECTIONS:=200}"
 
 if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
     initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") \
@@ -14,4 +17,13 @@ if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
             postgres --single -D "$PGDATA" -j postgres >/dev/null
     fi
 fi
-exec postgres -D "$PGDATA" -c listen_addresses='*'
+
+# The companions, on a server that listens on its socket only: nothing connects before they are in.
+pg_ctl -D "$PGDATA" -w -o "-c listen_addresses=''" start >/dev/null
+psql -v ON_ERROR_STOP=1 -qAt -U "$POSTGRES_USER" -d "$POSTGRES_DB" \
+    -f /usr/local/share/chunfeng/gin-companions.sql >/dev/null
+psql -v ON_ERROR_STOP=1 -qAt -U "$POSTGRES_USER" -d "$POSTGRES_DB" \
+    -c "ALTER EVENT TRIGGER chunfeng_gin_companions ENABLE" >/dev/null
+pg_ctl -D "$PGDATA" -w -m fast stop >/dev/null
+
+exec postgres -D "$PGDATA" -c listen_addresses='*' -c "max_connections=$POSTGRES_MAX_CONNECTIONS"

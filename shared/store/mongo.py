@@ -13,6 +13,17 @@ relay clearing a document could overwrite the funnel step written a moment befor
 owns its database and runs one writer process, so this adapter serialises the writes to one
 document within the process (a lock per collection and id), which restores per-document
 atomicity there. Against MongoDB the lock costs a dictionary lookup.
+
+**Operations in flight are capped per client** (``max_pool``, ``MONGODB_MAX_POOL``): at most
+that many operations of one ``MongoStore`` are at FerretDB at once, a ``find`` counted until its
+cursor is drained, and PyMongo's pool has that many connections. FerretDB 1.24 on PostgreSQL
+holds up to two pooled PostgreSQL connections per operation (an update reads through an open
+query while it writes in a transaction on a second connection) and one per open cursor between
+``getMore`` calls; when its pool (``pool_max_conns``) is smaller than what the operations in
+flight can hold, every operation waits for a connection another one holds, for good. The cap
+alone on PyMongo's pool does not bound cursors (a cursor keeps its PostgreSQL connection while
+its PyMongo connection is back in the pool), hence the semaphore. docs/store.md ("Connections")
+has the arithmetic the PostgreSQL pool is sized by.
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ from pymongo.errors import (
 from shared.store.base import Collection, Doc, Sort, Store, StoreUnavailable, Where
 
 DUPLICATE_KEY = 11000
+DEFAULT_MAX_POOL = 10
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -88,20 +100,25 @@ class _DocumentLocks:
 
 
 class MongoCollection(Collection):
-    def __init__(self, coll: Any, locks: _DocumentLocks | None = None) -> None:
+    def __init__(
+        self, coll: Any, locks: _DocumentLocks | None = None, slots: asyncio.Semaphore | None = None
+    ) -> None:
         self._c = coll
         self._locks = locks or _DocumentLocks()
+        self._slots = slots or asyncio.Semaphore(DEFAULT_MAX_POOL)
         self._name = str(getattr(coll, "name", ""))
 
     @_unavailable_on_connection_failure
     async def get(self, id: str) -> Doc | None:
-        doc: Doc | None = await self._c.find_one({"_id": id})
+        async with self._slots:
+            doc: Doc | None = await self._c.find_one({"_id": id})
         return doc
 
     @_unavailable_on_connection_failure
     async def insert(self, doc: Doc) -> bool:
         try:
-            await self._c.insert_one(doc)
+            async with self._slots:
+                await self._c.insert_one(doc)
             return True
         except DuplicateKeyError:
             return False
@@ -112,7 +129,8 @@ class MongoCollection(Collection):
         if not docs:
             return []
         try:
-            await self._c.insert_many(list(docs), ordered=False)
+            async with self._slots:
+                await self._c.insert_many(list(docs), ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
@@ -123,14 +141,15 @@ class MongoCollection(Collection):
 
     @_unavailable_on_connection_failure
     async def replace(self, doc: Doc, *, upsert: bool = True) -> None:
-        async with self._locks.hold(self._name, doc["_id"]):
+        async with self._locks.hold(self._name, doc["_id"]), self._slots:
             await self._c.replace_one({"_id": doc["_id"]}, doc, upsert=upsert)
 
     @_unavailable_on_connection_failure
     async def replace_many(self, docs: Sequence[Doc]) -> None:
         """One ``update`` command with a statement per document (one round trip, in order)."""
         if docs:
-            await self._c.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs])
+            async with self._slots:
+                await self._c.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs])
 
     @_unavailable_on_connection_failure
     async def update(
@@ -154,9 +173,10 @@ class MongoCollection(Collection):
         if push:
             ops["$push"] = dict(push)
         if not ops:
-            return await self._c.count_documents({"_id": id, **(where or {})}, limit=1) > 0
+            async with self._slots:
+                return await self._c.count_documents({"_id": id, **(where or {})}, limit=1) > 0
         try:
-            async with self._locks.hold(self._name, id):
+            async with self._locks.hold(self._name, id), self._slots:
                 result = await self._c.update_one({"_id": id, **(where or {})}, ops, upsert=upsert)
         except DuplicateKeyError:
             return False  # upsert raced with an existing document that did not match ``where``
@@ -173,35 +193,50 @@ class MongoCollection(Collection):
             cursor = cursor.skip(skip)
         if limit:
             cursor = cursor.limit(limit)
-        return [doc async for doc in cursor]
+        async with self._slots:  # until drained: an open cursor holds a connection in FerretDB
+            return [doc async for doc in cursor]
 
     @_unavailable_on_connection_failure
     async def count(self, where: Where | None = None) -> int:
-        return int(await self._c.count_documents(dict(where or {})))
+        async with self._slots:
+            return int(await self._c.count_documents(dict(where or {})))
 
     @_unavailable_on_connection_failure
     async def delete(self, id: str) -> bool:
-        return bool((await self._c.delete_one({"_id": id})).deleted_count)
+        async with self._slots:
+            return bool((await self._c.delete_one({"_id": id})).deleted_count)
 
     @_unavailable_on_connection_failure
     async def delete_many(self, where: Where) -> int:
-        return int((await self._c.delete_many(dict(where))).deleted_count)
+        async with self._slots:
+            return int((await self._c.delete_many(dict(where))).deleted_count)
 
     @_unavailable_on_connection_failure
     async def ensure_index(self, fields: Sequence[tuple[str, int]], *, unique: bool = False) -> None:
-        await self._c.create_index(list(fields), unique=unique)
+        async with self._slots:
+            await self._c.create_index(list(fields), unique=unique)
 
 
 class MongoStore(Store):
-    def __init__(self, url: str, database: str, *, timeout_ms: int = 5000) -> None:
+    def __init__(
+        self, url: str, database: str, *, timeout_ms: int = 5000, max_pool: int = DEFAULT_MAX_POOL
+    ) -> None:
+        if max_pool < 1:
+            raise ValueError("max_pool must be at least 1")
+        # The keyword wins over a maxPoolSize in the URL: the cap is what the arithmetic counts.
         self._client: AsyncMongoClient[Doc] = AsyncMongoClient(
-            url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, tz_aware=True
+            url,
+            serverSelectionTimeoutMS=timeout_ms,
+            connectTimeoutMS=timeout_ms,
+            tz_aware=True,
+            maxPoolSize=max_pool,
         )
         self._db = self._client[database]
         self._locks = _DocumentLocks()
+        self._slots = asyncio.Semaphore(max_pool)
 
     def collection(self, name: str) -> Collection:
-        return MongoCollection(self._db[name], self._locks)
+        return MongoCollection(self._db[name], self._locks, self._slots)
 
     async def ping(self) -> bool:
         """True when a query reaches the data: FerretDB answers ``ping`` by itself even while

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -117,29 +118,40 @@ def test_official_images_and_the_offline_override() -> None:
     assert official["mongo"]["image"] == "mongo:7"
     assert official["ingest"]["build"]["args"]["BASE_IMAGE"] == "debian:bookworm-slim"
     # offline: every image is built here from the local base, nothing is pulled
-    assert "postgres" not in offline  # only with --profile postgres
     for name, service in offline.items():
         assert service["build"]["args"]["BASE_IMAGE"] == "local/debian:bookworm", name
     assert offline["kafka"]["build"]["dockerfile"] == "infra/kafka/Dockerfile"
-    assert offline["mongo"]["environment"]["FERRETDB_HANDLER"] == "sqlite"
     assert [v["target"] for v in offline["mongo"]["volumes"]] == ["/state"]
 
 
-def test_ferretdb_on_postgresql_is_one_setting_away() -> None:
+def _pool_max_conns(url: str) -> int:
+    return int(dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))["pool_max_conns"])
+
+
+def test_offline_ferretdb_runs_on_postgresql_with_a_pool_that_cannot_deadlock() -> None:
+    services = _config("docker-compose.yml", "docker-compose.offline.yml")["services"]
+    mongo = services["mongo"]
+    assert mongo["environment"]["FERRETDB_HANDLER"] == "postgresql"
+    assert mongo["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["postgres"]["build"]["dockerfile"] == "infra/postgres/Dockerfile"
+    # docs/store.md "Connections": two PostgreSQL connections per operation in flight, 8 clients
+    per_client = int(services["ingest"]["environment"]["MONGODB_MAX_POOL"])
+    pool = _pool_max_conns(mongo["environment"]["FERRETDB_POSTGRESQL_URL"])
+    assert pool >= 2 * 8 * per_client
+    assert int(services["postgres"]["environment"]["POSTGRES_MAX_CONNECTIONS"]) > pool
+
+
+def test_sqlite_stays_one_setting_away() -> None:
     if shutil.which("docker") is None:
         pytest.skip("no docker client on this machine")
     files = ["-f", str(ROOT / "docker-compose.yml"), "-f", str(ROOT / "docker-compose.offline.yml")]
     proc = subprocess.run(
-        ["docker", "compose", "--project-directory", str(ROOT), *files, "--profile", "postgres",
-         "config", "--format", "json"],
+        ["docker", "compose", "--project-directory", str(ROOT), *files, "config", "--format", "json"],
         capture_output=True, text=True,
-        env={**os.environ, "FERRETDB_HANDLER": "postgresql"},
+        env={**os.environ, "FERRETDB_HANDLER": "sqlite"},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    services = json.loads(proc.stdout)["services"]
-    assert services["mongo"]["environment"]["FERRETDB_HANDLER"] == "postgresql"
-    assert services["mongo"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert services["postgres"]["build"]["dockerfile"] == "infra/postgres/Dockerfile"
+    assert json.loads(proc.stdout)["services"]["mongo"]["environment"]["FERRETDB_HANDLER"] == "sqlite"
 
 
 def test_host_ports_and_the_ports_lock(monkeypatch: pytest.MonkeyPatch) -> None:
