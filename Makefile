@@ -110,7 +110,7 @@ schemas: venv
 eval: venv
 	$(PY) -m evaluation
 
-bench: venv
+bench: venv infra-fetch
 	$(PY) -m bench $(BENCH_ARGS)
 
 chaos: venv infra-fetch
