@@ -59,7 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--pipeline-loads", default="1,2,4", help="offered load multiples (empty: none)")
     group.add_argument("--pipeline-rate", type=float, help="profiles/s at 1x (default: the closed loop's)")
     group.add_argument("--pipeline-seconds", type=float, default=30.0, help="posting time per load")
-    group.add_argument("--pipeline-timeout-s", type=float, default=60.0, help="wait after the last POST")
+    group.add_argument(
+        "--pipeline-timeout-s",
+        type=float,
+        default=40.0,
+        help="wait after the last POST (twice this after the closed loop); not readable by then: lost",
+    )
 
 
 def _args(stack: StackInfo, **kw: Any) -> argparse.Namespace:

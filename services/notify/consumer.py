@@ -3,13 +3,18 @@
 Every step is idempotent without an event-id table: recommendations and deliveries are created
 with ``insert`` on deterministic ids, contacts are replaced only by a newer version, and a
 recommendation remembers whether its deliveries were scheduled, so that a crash between the two
-writes is repaired by the replay instead of being lost.
+writes is repaired by the replay instead of being lost. A recommendation whose seeker's contact is
+already known is created already marked (``deliveries_scheduled``) and remembers the event that
+created it (``scheduled_by``), then its deliveries are inserted: no second write of the
+recommendation (on FerretDB each written document costs milliseconds), and a replay of that same
+event — the only way to see a crash between the two inserts — inserts the deliveries again, which
+their deterministic ids make a no-op when they exist.
 
 Runs of ``match.created``/``match.updated`` events (the commonest by far: a seeker's matches
 come together) are handled as one batch (``on_matches``): the same steps, each once for the
-batch instead of once per event — one insert of all recommendations, one read of the contacts
-of those that are new, one insert of their deliveries, then their marks (a few at a time). The
-events that were not new (a known pair updated) take the per-event path, in order. One at a
+batch instead of once per event — one read of the seekers' contacts, one insert of all
+recommendations (marked when the contact is usable), one insert of their deliveries. The events
+that were not new (a known pair updated, or a replay) take the per-event path, in order. One at a
 time, a match event cost four sequential round trips to FerretDB, which bounded notify at a
 few dozen events per second.
 """
@@ -93,12 +98,16 @@ class NotifyHandler(EventRouter):
         fresh = [doc for doc, new in zip(docs, created, strict=True) if new]
         usable = {doc["_id"]: doc for doc in fresh if d.contact_usable(doc)}
         if usable:
-            waiting = {
-                "profile_id": {"$in": sorted(usable)},
-                "status": "active",
-                "deliveries_scheduled": False,
-            }
-            for rec in await self.recommendations.find(waiting):
+            # One equality query per seeker, not one ``$in``: FerretDB pushes only equality
+            # filters down to PostgreSQL (and its index), so an ``$in`` decodes every
+            # recommendation stored — the slowest stage of notify once thousands were stored.
+            waiting = await gather_writes(
+                self.recommendations.find(
+                    {"profile_id": pid, "status": "active", "deliveries_scheduled": False}
+                )
+                for pid in sorted(usable)
+            )
+            for rec in (rec for recs in waiting for rec in recs):
                 await self._schedule(rec, usable[rec["profile_id"]], now)
         unusable = sorted(doc["_id"] for doc in fresh if doc["_id"] not in usable)
         if unusable:
@@ -109,42 +118,57 @@ class NotifyHandler(EventRouter):
         """A run of match events in one pass (see the module's docstring); order per pair kept."""
         now = self._clock()
         started = time.perf_counter()
-        docs = [d.recommendation_doc(e.payload, now=now, event_at=e.occurred_at) for e in events]
+        ids = sorted({e.payload.profile_id for e in events})
+        contacts = {c["_id"]: c for c in await get_many(self.contacts, ids)}
+        STAGE_SECONDS.labels("notify", "read_contacts").observe(time.perf_counter() - started)
+        # A match from before a seeker's deletion (another topic, so it may come later) gives
+        # her no inbox again, as in ``on_match``.
+        live = [e for e in events if not (contacts.get(e.payload.profile_id) or {}).get("deleted")]
+        started = time.perf_counter()
+        docs = [
+            self._new_recommendation(
+                e.payload, e.occurred_at, now, contacts.get(e.payload.profile_id), e.event_id
+            )
+            for e in live
+        ]
         created = await self.recommendations.insert_many(docs)
         STAGE_SECONDS.labels("notify", "insert_recommendations").observe(time.perf_counter() - started)
-        for event, new in zip(events, created, strict=True):
-            if not new:  # a known pair: refreshed and, if need be, scheduled one by one
-                await self.on_match(event.payload, event.occurred_at)
-        fresh = [doc for doc, new in zip(docs, created, strict=True) if new]
+        for event, new in zip(live, created, strict=True):
+            if not new:  # a known pair (or a replay): refreshed and, if need be, scheduled one by one
+                await self.on_match(event.payload, event.occurred_at, event_id=event.event_id)
+        fresh = [doc for doc, new in zip(docs, created, strict=True) if new and doc["deliveries_scheduled"]]
         if not fresh:
             return
         started = time.perf_counter()
-        ids = sorted({doc["profile_id"] for doc in fresh})
-        contacts = {c["_id"]: c for c in await get_many(self.contacts, ids)}
-        # A match from before a seeker's deletion (another topic, so it may come later) gives
-        # her no inbox again: as in ``on_match``, only found after the batch's one insert.
-        for rec in [r for r in fresh if (contacts.get(r["profile_id"]) or {}).get("deleted")]:
-            await self.recommendations.delete(rec["_id"])
-        due = [
-            (rec, contacts[rec["profile_id"]])
-            for rec in fresh
-            if d.contact_usable(contacts.get(rec["profile_id"]))
-        ]
         await self.deliveries.insert_many(
             [
                 d.delivery_doc(rec["profile_id"], rec["posting_id"], channel, now=now)
-                for rec, contact in due
-                for channel in d.push_channels(contact, self._available)
+                for rec in fresh
+                for channel in d.push_channels(contacts[rec["profile_id"]], self._available)
             ]
         )
-        await gather_writes(
-            self.recommendations.update(rec["_id"], set={"deliveries_scheduled": True}) for rec, _ in due
-        )
         STAGE_SECONDS.labels("notify", "schedule").observe(time.perf_counter() - started)
-        log.info("recommendations", created=len(fresh), scheduled=len(due))
+        log.info("recommendations", created=len(docs), scheduled=len(fresh))
+
+    def _new_recommendation(
+        self,
+        match: MatchView,
+        event_at: datetime,
+        now: datetime,
+        contact: dict[str, Any] | None,
+        event_id: str | None,
+    ) -> dict[str, Any]:
+        """The recommendation as first stored: marked scheduled by ``event_id`` when the contact
+        is usable (its deliveries are inserted right after), unmarked otherwise (the contact's
+        arrival schedules it). Without an event id (no replay to recognise) it stays unmarked
+        and is scheduled the old way, insert then mark."""
+        doc = d.recommendation_doc(match, now=now, event_at=event_at)
+        if event_id is not None and d.contact_usable(contact):
+            doc |= {"deliveries_scheduled": True, "scheduled_by": event_id}
+        return doc
 
     async def _on_match_event(self, event: MatchCreated | MatchUpdated) -> None:
-        await self.on_match(event.payload, event.occurred_at)
+        await self.on_match(event.payload, event.occurred_at, event_id=event.event_id)
 
     async def _on_withdrawn_event(self, event: MatchWithdrawn) -> None:
         await self.on_withdrawn(event.payload, event.occurred_at)
@@ -173,7 +197,7 @@ class NotifyHandler(EventRouter):
 
     # --- matches -------------------------------------------------------------------------------
 
-    async def on_match(self, match: MatchView, event_at: datetime) -> None:
+    async def on_match(self, match: MatchView, event_at: datetime, *, event_id: str | None = None) -> None:
         now = self._clock()
         contact = await self.contacts.get(match.profile_id)
         if contact is not None and contact.get("deleted"):
@@ -182,7 +206,7 @@ class NotifyHandler(EventRouter):
             log.info("match for a deleted seeker ignored", profile_id=match.profile_id)
             return
         rec_id = d.recommendation_id(match.profile_id, match.posting_id)
-        doc = d.recommendation_doc(match, now=now, event_at=event_at)
+        doc = self._new_recommendation(match, event_at, now, contact, event_id)
         created = await self.recommendations.insert(doc)
         if created:
             # What was just inserted is what is stored: reading it back would cost a round trip per
@@ -192,10 +216,14 @@ class NotifyHandler(EventRouter):
         else:
             await self._refresh(rec_id, match, event_at, now)
             rec = await self.recommendations.get(rec_id)
-        if rec is not None and rec["status"] == "active" and not rec.get("deliveries_scheduled"):
-            if d.contact_usable(contact):
-                assert contact is not None
+        if rec is not None and rec["status"] == "active" and d.contact_usable(contact):
+            assert contact is not None
+            if not rec.get("deliveries_scheduled"):
                 await self._schedule(rec, contact, now)
+            elif created or (event_id is not None and rec.get("scheduled_by") == event_id):
+                # created marked just now, or the replay of the event that did (a crash may
+                # have come before the deliveries): insert them, a no-op for those that exist
+                await self._insert_deliveries(rec, contact, now)
         log.info("recommendation", id=rec_id, created=created)
 
     async def _refresh(self, rec_id: str, match: MatchView, event_at: datetime, now: datetime) -> None:
@@ -215,11 +243,16 @@ class NotifyHandler(EventRouter):
             where={"event_at": {"$lte": event_at}},
         )
 
-    async def _schedule(self, rec: dict[str, Any], contact: dict[str, Any], now: datetime) -> None:
-        for channel in d.push_channels(contact, self._available):
-            await self.deliveries.insert(
+    async def _insert_deliveries(self, rec: dict[str, Any], contact: dict[str, Any], now: datetime) -> None:
+        await self.deliveries.insert_many(
+            [
                 d.delivery_doc(rec["profile_id"], rec["posting_id"], channel, now=now)
-            )
+                for channel in d.push_channels(contact, self._available)
+            ]
+        )
+
+    async def _schedule(self, rec: dict[str, Any], contact: dict[str, Any], now: datetime) -> None:
+        await self._insert_deliveries(rec, contact, now)
         await self.recommendations.update(rec["_id"], set={"deliveries_scheduled": True})
 
     async def on_withdrawn(self, match: MatchView, event_at: datetime) -> None:

@@ -82,6 +82,7 @@ def recommendation_doc(match: MatchView, *, now: datetime, event_at: datetime) -
         "viewed_at": None,  # when the seeker first opened it (funnel.viewed, once)
         "viewed_pending": False,  # funnel.viewed not yet published
         "deliveries_scheduled": False,
+        "scheduled_by": None,  # the event that created it already marked (notify.consumer)
     }
 
 

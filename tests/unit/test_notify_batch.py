@@ -43,13 +43,14 @@ async def with_contacts(handler: NotifyHandler) -> None:
 
 
 async def test_a_batch_of_match_events_stores_what_one_by_one_handling_does() -> None:
+    run = events()  # the same events (ids included: a recommendation names its creating event)
     one_store, one = rig()
     await with_contacts(one)
-    for event in events():
+    for event in run:
         await one.handle(event)
     batch_store, batch = rig()
     await with_contacts(batch)
-    await batch.on_matches(events())
+    await batch.on_matches(run)
     assert await state(batch_store) == await state(one_store)
     recs, dels = await state(batch_store)
     assert [x["_id"] for x in dels] == ["p1:j1:sms", "p1:j1:wechat", "p1:j2:sms", "p1:j2:wechat"]
@@ -92,9 +93,10 @@ def contact_runs() -> list:  # type: ignore[type-arg]
 async def test_a_batch_of_contacts_stores_and_schedules_what_one_by_one_handling_does() -> None:
     one_store, one = rig()
     batch_store, batch = rig()
+    run = events()
     for handler in (one, batch):
         await with_contacts(handler)
-        for event in events():
+        for event in run:
             await handler.handle(event)
     for run in contact_runs():
         for event in run:
@@ -105,3 +107,47 @@ async def test_a_batch_of_contacts_stores_and_schedules_what_one_by_one_handling
     recs, dels = await state(batch_store)
     assert "p3:j1:sms" in {x["_id"] for x in dels}  # the match that waited for its contact is pushed now
     assert next(r for r in recs if r["_id"] == "p3:j1")["deliveries_scheduled"] is True
+
+
+async def test_a_crash_between_the_marked_recommendation_and_its_deliveries_is_repaired_by_the_replay() -> (
+    None
+):
+    """Recommendations are created already marked; if the deliveries never got written (a crash
+    right after the recommendations' insert), the replay of the same events writes them."""
+    store, handler = rig()
+    await with_contacts(handler)
+    run = events()
+    await handler.on_matches(run)
+    after = await state(store)
+    await store.collection(d.DELIVERIES).delete_many({})  # as if the crash came before them
+    await handler.on_matches(run)
+    assert await state(store) == after
+    # a later event of a known pair (not the one that created it) pushes nothing again
+    await store.collection(d.DELIVERIES).delete_many({})
+    await handler.on_matches(
+        [match_event("match.updated", profile_id="p1", posting_id="j2", at=T0 + timedelta(seconds=5))]
+    )
+    assert (await state(store))[1] == []
+
+
+async def test_a_batch_writes_each_recommendation_once() -> None:
+    """The mark is part of the insert when the contact is known: no second write per pair."""
+    store, handler = rig()
+    await with_contacts(handler)
+    writes: list[str] = []
+    recs = handler.recommendations
+    original = recs.update
+
+    async def counting_update(id: str, **kw: object) -> bool:
+        writes.append(id)
+        return await original(id, **kw)  # type: ignore[arg-type]
+
+    recs.update = counting_update  # type: ignore[method-assign]
+    await handler.on_matches(
+        [match_event(profile_id="p1", posting_id=f"j{i}", at=T0) for i in range(1, 4)]
+        + [match_event(profile_id="p2", posting_id="j1", at=T0)]
+    )
+    assert writes == []
+    assert [x["_id"] for x in (await state(store))[1]] == [
+        f"p1:j{i}:{c}" for i in range(1, 4) for c in ("sms", "wechat")
+    ]
