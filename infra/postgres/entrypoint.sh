@@ -4,6 +4,7 @@
 # (infra/postgres/gin-companions.sql, idempotent, on every start as scripts/postgres.sh does),
 # then runs PostgreSQL in the foreground with max_connections=$POSTGRES_MAX_CONNECTIONS (200:
 # FerretDB's pool_max_conns in docker-compose.offline.yml plus room; docs/store.md, "Connections").
+# GIN_COMPANIONS_SQL moves the SQL file (the image has it in /usr/local/share/chunfeng).
 set -euo pipefail
 : "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}"
 : "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}" "${POSTGRES_MAX_CONNECTIONS:=200}"
@@ -21,7 +22,7 @@ fi
 # The companions, on a server that listens on its socket only: nothing connects before they are in.
 pg_ctl -D "$PGDATA" -w -o "-c listen_addresses=''" start >/dev/null
 psql -v ON_ERROR_STOP=1 -qAt -U "$POSTGRES_USER" -d "$POSTGRES_DB" \
-    -f /usr/local/share/chunfeng/gin-companions.sql >/dev/null
+    -f "${GIN_COMPANIONS_SQL:-/usr/local/share/chunfeng/gin-companions.sql}" >/dev/null
 psql -v ON_ERROR_STOP=1 -qAt -U "$POSTGRES_USER" -d "$POSTGRES_DB" \
     -c "ALTER EVENT TRIGGER chunfeng_gin_companions ENABLE" >/dev/null
 pg_ctl -D "$PGDATA" -w -m fast stop >/dev/null
