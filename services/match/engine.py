@@ -19,19 +19,29 @@ The state is the internal assignment plus the last emitted ``MatchView`` of ever
 each ``apply_*`` diffs the two for the seekers it touched and returns the changes. An ``updated``
 change is emitted only when rank, reason or the posting card changed, or the score moved by at
 least ``update_epsilon``.
+
+Memory: views, pairs and emitted matches are held in the compact forms of ``compact.py``
+(packed JSON, pair bytes, one flat tuple of emitted matches per seeker sharing the pair bytes
+and the posting card) and rebuilt when read; posting ids are interned. The engine decides on
+the decoded values, which equal the stored ones, so the compaction changes no decision.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from shared import places
 from shared.events import MatchView, PostingSummary, PostingView, ProfileMatchView
 
+from .compact import JsonPacker, PairCodec
 from .index import MatchIndex
 from .scoring import PairScore, score_features
 from .scoring.features import PostingFeatures, ProfileFeatures, posting_features, profile_features
@@ -56,6 +66,37 @@ class MatchChange:
     match: MatchView
 
 
+def _packer(model: type[BaseModel], example: BaseModel) -> JsonPacker:
+    """A packer whose preset dictionary holds the model's field names and enum values."""
+    schema = json.dumps(model.model_json_schema(), ensure_ascii=False).encode()
+    return JsonPacker(schema + example.model_dump_json().encode())
+
+
+_PROFILE_JSON = _packer(
+    ProfileMatchView,
+    ProfileMatchView.model_validate(
+        {"id": "", "version": 1, "status": "looking", "birth_year": 1990, "home": {"adcode": "110101"}}
+    ),
+)
+_POSTING_JSON = _packer(
+    PostingView,
+    PostingView.model_validate(
+        {
+            "id": "",
+            "version": 1,
+            "status": "open",
+            "employer": {"name": "有限公司"},
+            "title": "普工",
+            "headcount": 1,
+            "wage": {"min": 3000, "max": 4000},
+            "shift": "day",
+            "location": {"adcode": "110101"},
+        }
+    ),
+)
+STRIDE = 4  # an emitted match in a seeker's flat tuple: posting id, rank, pair bytes (or whole view), card
+
+
 def _skey(score: float, posting_id: str) -> tuple[float, str]:
     """A seeker's order of postings: best first (smaller is better)."""
     return (-score, posting_id)
@@ -71,12 +112,14 @@ class MatchEngine:
         self.policy = policy
         self.year = year or date.today().year  # fixed once, so the index and score_pair agree on ages
         self.index = MatchIndex(policy, year=self.year)
-        self._postings: dict[str, PostingView] = {}
+        self._postings: dict[str, bytes] = {}  # PostingView JSON, packed (_POSTING_JSON)
         self._pfeat: dict[str, PostingFeatures] = {}  # active postings only
-        self._profiles: dict[str, bytes] = {}  # ProfileMatchView JSON: a few hundred bytes per seeker
-        self._lists: dict[str, dict[str, PairScore]] = {}  # profile -> posting -> pair
-        self._holders: dict[str, dict[str, float]] = {}  # posting -> profile -> score
-        self._emitted: dict[str, dict[str, MatchView]] = {}  # profile -> posting -> last emitted view
+        self._profiles: dict[str, bytes] = {}  # ProfileMatchView JSON, packed (_PROFILE_JSON)
+        self._pairs = PairCodec()
+        self._lists: dict[str, dict[str, bytes]] = {}  # profile -> posting -> pair (PairCodec bytes)
+        self._holders: dict[str, dict[str, bytes]] = {}  # posting -> profile -> pair (as in _lists)
+        # profile -> last emitted views, flat: STRIDE items per match (see _entries)
+        self._emitted: dict[str, tuple[Any, ...]] = {}
         self._weakest: dict[str, str] = {}  # posting -> its weakest holder (cache, dropped on change)
         self._summaries: dict[str, PostingSummary] = {}
         self._touched: set[str] = set()
@@ -103,18 +146,22 @@ class MatchEngine:
             self._store_profile(profile)
         for profile_id, posting_id in declined:
             self._remember_decline(profile_id, posting_id)
+        cards: dict[tuple[str, str], PostingSummary] = {}  # equal cards of one posting, shared
         for m in active:
             if m.withdrawn_reason or m.posting_id not in self._pfeat or not self._looking(m.profile_id):
                 continue
             if self.declined(m.profile_id, m.posting_id):
                 continue
-            pair = PairScore(m.score, list(m.factors), m.reason, m.distance_km or 0.0)
-            self._link(m.profile_id, m.posting_id, pair)
-            self._emitted.setdefault(m.profile_id, {})[m.posting_id] = m
+            given = PairScore(m.score, list(m.factors), m.reason, m.distance_km or 0.0)
+            pair = self._rounded(given)
+            blob = self._link(m.profile_id, m.posting_id, pair)
+            # the emitted view holds the very pair when nothing was rounded and its distance was given
+            same = pair is given and m.distance_km is not None
+            self._put_emitted(m.profile_id, self._entry(m, blob if same else None, cards))
         self._touched.clear()
 
     def apply_posting(self, view: PostingView) -> list[MatchChange]:
-        held = self._postings.get(view.id)
+        held = self.posting_view(view.id)
         if held is not None and (view.version < held.version or view == held):
             return []
         self._store_posting(view)
@@ -137,7 +184,7 @@ class MatchEngine:
             capacity = self.policy.capacity(feat.open_positions)
             current = self._holders.get(pid, {})
             while len(current) > capacity:
-                weakest = max(current, key=lambda p: _pkey(current[p], p))
+                weakest = max(current, key=lambda p: _pkey(PairCodec.score(current[p]), p))
                 self._unlink(weakest, pid, REASON_BUMPED)
                 self._enqueue("refill", weakest)
             self._enqueue("fill", pid, first=True)
@@ -145,11 +192,9 @@ class MatchEngine:
         return self._diff()
 
     def apply_profile(self, view: ProfileMatchView) -> list[MatchChange]:
-        raw = self._profiles.get(view.id)
-        if raw is not None:
-            held = ProfileMatchView.model_validate_json(raw)
-            if view.version < held.version or view == held:
-                return []
+        held = self.profile_view(view.id)
+        if held is not None and (view.version < held.version or view == held):
+            return []
         self._store_profile(view)
         sid = view.id
         current = sorted(self._lists.get(sid, {}))
@@ -190,12 +235,12 @@ class MatchEngine:
         return posting_id in self._declined.get(profile_id, ())
 
     def matches_for_profile(self, profile_id: str) -> list[MatchView]:
-        return sorted(self._emitted.get(profile_id, {}).values(), key=lambda m: m.rank)
+        return sorted(self._emitted_views(profile_id).values(), key=lambda m: m.rank)
 
     def matches_for_posting(self, posting_id: str) -> list[MatchView]:
         """The employer's ranked candidate list (best fit first)."""
         held = self._holders.get(posting_id, {})
-        views = [v for sid in held if (v := self._emitted.get(sid, {}).get(posting_id)) is not None]
+        views = [v for sid in held if (v := self._emitted_view(sid, posting_id)) is not None]
         return sorted(views, key=lambda m: _pkey(m.score, m.profile_id))
 
     # -- read access for the layers beside the engine (wider offers, the fallback list) --------------
@@ -204,11 +249,12 @@ class MatchEngine:
         return self._looking(profile_id)
 
     def profile_view(self, profile_id: str) -> ProfileMatchView | None:
-        raw = self._profiles.get(profile_id)
-        return None if raw is None else ProfileMatchView.model_validate_json(raw)
+        packed = self._profiles.get(profile_id)
+        return None if packed is None else ProfileMatchView.model_validate_json(_PROFILE_JSON.unpack(packed))
 
     def posting_view(self, posting_id: str) -> PostingView | None:
-        return self._postings.get(posting_id)
+        packed = self._postings.get(posting_id)
+        return None if packed is None else PostingView.model_validate_json(_POSTING_JSON.unpack(packed))
 
     def posting_features(self, posting_id: str) -> PostingFeatures | None:
         """The features of an active posting (open, with a position left), else None."""
@@ -235,16 +281,17 @@ class MatchEngine:
     # -- storage -----------------------------------------------------------------------------------
 
     def _store_posting(self, view: PostingView) -> None:
-        self._postings[view.id] = view
-        self._summaries.pop(view.id, None)
+        pid = sys.intern(view.id)
+        self._postings[pid] = _POSTING_JSON.pack(view.model_dump_json().encode())
+        self._summaries.pop(pid, None)
         feat = posting_features(view, self.policy)
         if self.index.postings.add_features(feat):
-            self._pfeat[view.id] = feat
+            self._pfeat[pid] = feat
         else:
-            self._pfeat.pop(view.id, None)
+            self._pfeat.pop(pid, None)
 
     def _store_profile(self, view: ProfileMatchView) -> None:
-        self._profiles[view.id] = view.model_dump_json().encode()
+        self._profiles[view.id] = _PROFILE_JSON.pack(view.model_dump_json().encode())
         self.index.profiles.add(view)
 
     def _remember_decline(self, profile_id: str, posting_id: str) -> None:
@@ -255,7 +302,7 @@ class MatchEngine:
         return profile_id in self.index.profiles
 
     def _profile_features(self, profile_id: str) -> ProfileFeatures:
-        view = ProfileMatchView.model_validate_json(self._profiles[profile_id])
+        view = ProfileMatchView.model_validate_json(_PROFILE_JSON.unpack(self._profiles[profile_id]))
         return profile_features(view, self.policy)
 
     def _score(self, profile: ProfileFeatures, posting: PostingFeatures) -> PairScore | None:
@@ -266,18 +313,27 @@ class MatchEngine:
 
     # -- assignment --------------------------------------------------------------------------------
 
-    def _link(self, profile_id: str, posting_id: str, pair: PairScore) -> None:
+    @staticmethod
+    def _rounded(pair: PairScore) -> PairScore:
+        """The pair with its factors rounded to four digits (the very pair when they already are)."""
         if any(f.score != round(f.score, 4) or f.weight != round(f.weight, 4) for f in pair.factors):
             rounded = [
                 f.model_copy(update={"score": round(f.score, 4), "weight": round(f.weight, 4)})
                 for f in pair.factors
             ]
-            pair = PairScore(pair.score, rounded, pair.reason, pair.distance_km)
+            return PairScore(pair.score, rounded, pair.reason, pair.distance_km)
+        return pair
+
+    def _link(self, profile_id: str, posting_id: str, pair: PairScore) -> bytes:
+        pair = self._rounded(pair)
+        posting_id = sys.intern(posting_id)
         self._weakest.pop(posting_id, None)
-        self._lists.setdefault(profile_id, {})[posting_id] = pair
-        self._holders.setdefault(posting_id, {})[profile_id] = pair.score
+        blob = self._pairs.encode(pair.score, pair.distance_km, pair.factors, pair.reason)
+        self._lists.setdefault(profile_id, {})[posting_id] = blob
+        self._holders.setdefault(posting_id, {})[profile_id] = blob
         self._reasons.pop((profile_id, posting_id), None)
         self._touched.add(profile_id)
+        return blob
 
     def _unlink(self, profile_id: str, posting_id: str, reason: str) -> None:
         self._weakest.pop(posting_id, None)
@@ -322,8 +378,10 @@ class MatchEngine:
             return None
         weakest = self._weakest.get(posting_id)
         if weakest is None or weakest not in holders:
-            weakest = self._weakest[posting_id] = max(holders, key=lambda p: _pkey(holders[p], p))
-        return weakest, holders[weakest]
+            weakest = self._weakest[posting_id] = max(
+                holders, key=lambda p: _pkey(PairCodec.score(holders[p]), p)
+            )
+        return weakest, PairCodec.score(holders[weakest])
 
     def _room(self, posting_id: str, feat: PostingFeatures, profile_id: str, score: float) -> bool:
         """Whether the posting takes this seeker, bumping its weakest holder if it must."""
@@ -380,15 +438,15 @@ class MatchEngine:
             current = self._lists.get(profile_id, {})
             replace: str | None = None
             if len(current) >= self.policy.top_k:
-                replace = max(current, key=lambda p: _skey(current[p].score, p))
-                if approx + 1e-6 < current[replace].score:
+                replace = max(current, key=lambda p: _skey(PairCodec.score(current[p]), p))
+                if approx + 1e-6 < PairCodec.score(current[replace]):
                     continue  # clearly worse than all they hold: skip the costly exact scoring
             if self._employer_count(profile_id, feat.employer, skip=replace) >= self.policy.max_per_employer:
                 continue
             pair = self._score(self._profile_features(profile_id), feat)
             if pair is None:
                 continue
-            worst = None if replace is None else _skey(current[replace].score, replace)
+            worst = None if replace is None else _skey(PairCodec.score(current[replace]), replace)
             if worst is not None and _skey(pair.score, posting_id) >= worst:
                 continue
             if replace is not None:
@@ -405,7 +463,8 @@ class MatchEngine:
         return cached
 
     def _make_summary(self, posting_id: str) -> PostingSummary:
-        view = self._postings[posting_id]
+        view = self.posting_view(posting_id)
+        assert view is not None, posting_id
         return PostingSummary(
             title=view.title,
             employer=view.employer.name,
@@ -419,18 +478,70 @@ class MatchEngine:
             employer_code=view.employer.credit_code,
         )
 
-    def _view(self, profile_id: str, posting_id: str, pair: PairScore, rank: int) -> MatchView:
+    def _view(self, profile_id: str, posting_id: str, pair: bytes, rank: int) -> MatchView:
+        return self._restore(profile_id, posting_id, rank, pair, self._summary(posting_id))
+
+    def _restore(
+        self,
+        profile_id: str,
+        posting_id: str,
+        rank: int,
+        held: bytes | MatchView,
+        card: PostingSummary | None,
+    ) -> MatchView:
+        """An emitted view from its compact entry (one that could not be compacted is held whole)."""
+        if isinstance(held, MatchView):
+            return held
+        assert card is not None, (profile_id, posting_id)
+        score, distance_km, factors, reason = self._pairs.decode(held)
         return MatchView(
             match_id=f"{profile_id}:{posting_id}",
             profile_id=profile_id,
             posting_id=posting_id,
-            score=pair.score,
+            score=score,
             rank=rank,
-            factors=pair.factors,
-            reason=pair.reason,
-            posting=self._summary(posting_id),
-            distance_km=pair.distance_km,
+            factors=factors,
+            reason=reason,
+            posting=card,
+            distance_km=distance_km,
         )
+
+    def _entry(
+        self, m: MatchView, blob: bytes | None, cards: dict[tuple[str, str], PostingSummary]
+    ) -> tuple[Any, ...]:
+        """The compact entry of a loaded view: its pair bytes (``blob`` when the caller knows them
+        equal: shared with the assignment) and its card (shared with the posting's current one,
+        or with equal loaded ones)."""
+        pid = sys.intern(m.posting_id)
+        if m.withdrawn_reason is not None or m.wider or m.match_id != f"{m.profile_id}:{m.posting_id}":
+            return (pid, m.rank, m, None)
+        if blob is None:
+            blob = self._pairs.encode(m.score, m.distance_km, m.factors, m.reason)
+        card = self._summary(pid)
+        if m.posting != card:
+            card = cards.setdefault((pid, m.posting.model_dump_json()), m.posting)
+        return (pid, m.rank, blob, card)
+
+    def _entries(self, profile_id: str) -> dict[str, tuple[Any, ...]]:
+        """A seeker's emitted matches: posting -> (rank, pair bytes or view, card)."""
+        flat = self._emitted.get(profile_id, ())
+        return {flat[i]: flat[i + 1 : i + STRIDE] for i in range(0, len(flat), STRIDE)}
+
+    def _put_emitted(self, profile_id: str, entry: tuple[Any, ...]) -> None:
+        flat = self._emitted.get(profile_id, ())
+        if entry[0] in flat[::STRIDE]:
+            flat = tuple(x for p, e in self._entries(profile_id).items() if p != entry[0] for x in (p, *e))
+        self._emitted[profile_id] = (*flat, *entry)
+
+    def _emitted_views(self, profile_id: str) -> dict[str, MatchView]:
+        return {p: self._restore(profile_id, p, *e) for p, e in self._entries(profile_id).items()}
+
+    def _emitted_view(self, profile_id: str, posting_id: str) -> MatchView | None:
+        flat = self._emitted.get(profile_id, ())
+        for i in range(0, len(flat), STRIDE):
+            if flat[i] == posting_id:
+                return self._restore(profile_id, posting_id, *flat[i + 1 : i + STRIDE])
+        return None
 
     def _material(self, old: MatchView, new: MatchView) -> bool:
         if old.rank != new.rank or old.reason != new.reason:
@@ -444,25 +555,26 @@ class MatchEngine:
         changes: list[MatchChange] = []
         for sid in sorted(self._touched):
             held = self._lists.get(sid, {})
-            ranked = sorted(held, key=lambda p: _skey(held[p].score, p))
+            ranked = sorted(held, key=lambda p: _skey(PairCodec.score(held[p]), p))
             new = {p: self._view(sid, p, held[p], i + 1) for i, p in enumerate(ranked)}
-            old = self._emitted.get(sid, {})
-            kept: dict[str, MatchView] = {}
+            entries = self._entries(sid)
+            old = {p: self._restore(sid, p, *e) for p, e in entries.items()}
+            kept: list[Any] = []
             for p in sorted(old.keys() - new.keys()):
                 reason = self._reasons.get((sid, p), REASON_BETTER)
                 gone = old[p].model_copy(update={"withdrawn_reason": reason})
                 changes.append(MatchChange("withdrawn", gone))
-            for p in ranked:
+            for i, p in enumerate(ranked):
                 if p not in old:
                     changes.append(MatchChange("created", new[p]))
-                    kept[p] = new[p]
+                    kept += (p, i + 1, held[p], self._summary(p))
                 elif self._material(old[p], new[p]):
                     changes.append(MatchChange("updated", new[p]))
-                    kept[p] = new[p]
+                    kept += (p, i + 1, held[p], self._summary(p))
                 else:
-                    kept[p] = old[p]
+                    kept += (p, *entries[p])
             if kept:
-                self._emitted[sid] = kept
+                self._emitted[sid] = tuple(kept)
             else:
                 self._emitted.pop(sid, None)
                 self._lists.pop(sid, None)
