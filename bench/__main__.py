@@ -27,12 +27,12 @@ from pathlib import Path  # noqa: E402
 from types import ModuleType  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bench import matcher, pipeline_bench  # noqa: E402
+from bench import matcher, memory, pipeline_bench  # noqa: E402
 from bench.results import Report, machine, table  # noqa: E402
 from evaluation.report import replace_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS: dict[str, ModuleType] = {m.NAME: m for m in (matcher, pipeline_bench)}
+BENCHMARKS: dict[str, ModuleType] = {m.NAME: m for m in (matcher, pipeline_bench, memory)}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

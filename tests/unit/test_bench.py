@@ -58,3 +58,26 @@ def test_pipeline_rows_take_the_raw_broker_as_baseline_and_stages_come_from_metr
         "match/persist": {"busy": 0.5, "mean_ms": 100.0},
         "notify/schedule": {"busy": 0.125, "mean_ms": 100.0},  # first observed during the run
     }
+
+
+def test_memory_benchmark_measures_a_fresh_process_and_names_where_the_memory_goes() -> None:
+    from bench import memory
+
+    report = memory.run(parse_args(["memory", "--memory-seekers", "2000"]))
+    assert report.section == "Match memory" and all(list(row) == FIELDS for row in report.rows)
+    by_name = {row["metric"]: row for row in report.rows}
+    assert by_name["match_rss_bytes_per_seeker_2000"]["target"] is None  # the target is for 1M only
+    assert by_name["match_active_matches_per_seeker_2000"]["value"] > 1
+    assert {
+        "match_memory_index_profiles_bytes_per_seeker_2000",
+        "match_memory_engine_lists_bytes_per_seeker_2000",
+    } <= set(by_name)
+
+
+def test_deep_size_counts_a_shared_object_once() -> None:
+    from bench.memory import deep_size
+
+    shared = "共享" * 100
+    seen: set[int] = set()
+    first = deep_size({"a": shared, "b": shared}, seen)
+    assert deep_size([shared], seen) < first and first < 2 * len(shared.encode())
