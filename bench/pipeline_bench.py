@@ -17,8 +17,8 @@ the machine-wide stack lock held only while it runs), then
    where the time went at each.
 
 Not measured here (and so absent from ``bench-results.json``, listed in ``bench-machine.json``
-under ``not_measured`` with the reason): the two-instance scale-out and the match service's
-memory at 1M seekers.
+under ``not_measured`` with the reason): the two-instance scale-out and the spreadsheet import
+rate. The match service's memory at 1M seekers is ``bench/memory.py``'s.
 """
 
 from __future__ import annotations
@@ -43,8 +43,6 @@ SECTION = "Latest pipeline bench"
 NOT_MEASURED = {
     "scale_out_ratio_2_instances": "not run: match keeps one instance's state (capacity per posting "
     "across all seekers); the README's scale-out design is not implemented",
-    "match_rss_bytes_per_seeker_1m": "not run: the service's engine loaded with 1M seekers and 100k "
-    "postings (the index alone is matcher's rss_bytes_per_entity_1000000)",
     "import_rows_per_s": "not run: at the pipeline's measured rate a 20,000-row sheet would take far "
     "longer than make bench's budget to reach matches",
 }

@@ -142,22 +142,26 @@ class MatchEngine:
         (profile, posting) pairs; emits nothing."""
         for posting in postings:
             self._store_posting(posting)
+        # one string object per seeker id, shared by every structure keyed by it (while loading)
+        canonical: dict[str, str] = {}
         for profile in profiles:
             self._store_profile(profile)
+            canonical[profile.id] = profile.id
         for profile_id, posting_id in declined:
-            self._remember_decline(profile_id, posting_id)
+            self._remember_decline(canonical.get(profile_id, profile_id), posting_id)
         cards: dict[tuple[str, str], PostingSummary] = {}  # equal cards of one posting, shared
         for m in active:
             if m.withdrawn_reason or m.posting_id not in self._pfeat or not self._looking(m.profile_id):
                 continue
             if self.declined(m.profile_id, m.posting_id):
                 continue
+            sid = canonical.get(m.profile_id, m.profile_id)
             given = PairScore(m.score, list(m.factors), m.reason, m.distance_km or 0.0)
             pair = self._rounded(given)
-            blob = self._link(m.profile_id, m.posting_id, pair)
+            blob = self._link(sid, m.posting_id, pair)
             # the emitted view holds the very pair when nothing was rounded and its distance was given
             same = pair is given and m.distance_km is not None
-            self._put_emitted(m.profile_id, self._entry(m, blob if same else None, cards))
+            self._put_emitted(sid, self._entry(m, blob if same else None, cards))
         self._touched.clear()
 
     def apply_posting(self, view: PostingView) -> list[MatchChange]:
@@ -295,6 +299,7 @@ class MatchEngine:
         self.index.profiles.add(view)
 
     def _remember_decline(self, profile_id: str, posting_id: str) -> None:
+        posting_id = sys.intern(posting_id)
         self._declined.setdefault(profile_id, set()).add(posting_id)
         self._declined_by.setdefault(posting_id, set()).add(profile_id)
 
