@@ -9,7 +9,7 @@ without its events, nor announced without being changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -115,6 +115,24 @@ class Repository:
         log.info(f"{self.kind.name} created", id=doc["_id"], version=1)
         self._on_write(self.kind.collection, doc["_id"])
         return public(doc)
+
+    async def create_many(self, models: Sequence[BaseModel]) -> list[dict[str, Any] | None]:
+        """Create each entity as ``create`` does, in one insert command (a spreadsheet's new rows).
+
+        Each document carries its own events, so each row is still stored with them or not at
+        all; the command is not atomic across documents, and needs not be. Per model, the created
+        entity, or None for a uuid collision (practically impossible; that one only is refused).
+        """
+        docs = [new_document(self.kind, model) for model in models]
+        inserted = await self.col.insert_many(docs)
+        out: list[dict[str, Any] | None] = []
+        for doc, new in zip(docs, inserted, strict=True):
+            if new:
+                self._on_write(self.kind.collection, doc["_id"])
+            out.append(public(doc) if new else None)
+        if docs:
+            log.info(f"{self.kind.name}s created", count=sum(inserted), version=1)
+        return out
 
     async def get(self, id: str, allow: Allow | None = None) -> dict[str, Any]:
         return public(await self._live(id, allow))
