@@ -220,7 +220,8 @@ async def upload(
             break
         files = {"file": (f"survey-{part.first_row}.xlsx", part.xlsx, XLSX_TYPE)}
         r = await client.post("/v1/imports/profiles", files=files)
-        r.raise_for_status()
+        if r.status_code != 200:
+            raise RuntimeError(f"rows {part.first_row}-{part.last_row}: HTTP {r.status_code} {r.text[:300]}")
         report = r.json()
         for k in counts:
             counts[k] += int(report.get(k, 0))

@@ -28,6 +28,12 @@ log = get_logger("audit")
 
 COLLECTION = "audit"
 
+# Profile ids per stored entry at most. The trail's index on ``profile_ids`` is, on FerretDB over
+# PostgreSQL, a btree index on the whole array, and PostgreSQL refuses an index row beyond 8 KB
+# (a btree's beyond 2.7 KB): the entry of a 500-row import (500 ids, 18 KB) failed the request
+# after its rows were stored. An action on more seekers is stored as several entries alike.
+MAX_IDS_PER_ENTRY = 50
+
 
 class AuditLog:
     def __init__(self, store: Store, service: str, *, read_window_s: float = 60.0) -> None:
@@ -48,17 +54,23 @@ class AuditLog:
         if not ids or (read and self._seen_recently(principal.id, action, ids)):
             return
         at = datetime.now(UTC)
-        entry = {
-            "_id": uuid.uuid4().hex,
-            "at": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "service": self.service,
-            "principal": principal.id,
-            "role": str(principal.role),
-            "action": action,
-            "profile_ids": ids,
-        }
+        entries = [
+            {
+                "_id": uuid.uuid4().hex,
+                "at": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "service": self.service,
+                "principal": principal.id,
+                "role": str(principal.role),
+                "action": action,
+                "profile_ids": ids[i : i + MAX_IDS_PER_ENTRY],
+            }
+            for i in range(0, len(ids), MAX_IDS_PER_ENTRY)
+        ]
         log.info("audit", principal=principal.id, role=str(principal.role), action=action, profile_ids=ids)
-        await self.col.insert(entry)
+        if len(entries) == 1:
+            await self.col.insert(entries[0])
+        else:
+            await self.col.insert_many(entries)
 
     def _seen_recently(self, principal: str, action: str, ids: list[str]) -> bool:
         now = time.monotonic()
