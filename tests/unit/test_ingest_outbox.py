@@ -242,3 +242,14 @@ async def test_a_round_publishes_all_kicked_documents_at_once_then_clears_them(
     keys = [key for _, key, _ in publisher.records]
     assert keys == sorted(keys, key=[c["id"] for c in created].index)  # in write order, grouped
     assert await relay.pending() == {"postings": 0, "profiles": 0}
+
+
+def test_kicked_documents_come_before_the_sweep_which_still_runs_when_idle_or_long_overdue() -> None:
+    from shared.outbox import MAX_SWEEP_GAP_S, sweep_now
+
+    assert sweep_now(True, True, 0.0, 1.0)  # asked for: start, a failure, a kick naming nothing
+    assert not sweep_now(False, True, 5.0, 1.0)  # kicked documents waiting: published by id first
+    assert sweep_now(False, True, MAX_SWEEP_GAP_S, 1.0)  # ... yet never starving the sweep
+    assert sweep_now(False, False, 1.0, 1.0)  # idle: the periodic safety net
+    assert not sweep_now(False, False, 0.5, 1.0)
+    assert not sweep_now(False, True, MAX_SWEEP_GAP_S, 3600.0)  # the interval is longer still
