@@ -43,8 +43,6 @@ SECTION = "Latest pipeline bench"
 NOT_MEASURED = {
     "scale_out_ratio_2_instances": "not run: match keeps one instance's state (capacity per posting "
     "across all seekers); the README's scale-out design is not implemented",
-    "import_rows_per_s": "not run: at the pipeline's measured rate a 20,000-row sheet would take far "
-    "longer than make bench's budget to reach matches",
 }
 SERVICES = ("ingest", "match", "notify")
 

@@ -70,3 +70,17 @@ def test_a_run_cut_short_by_the_cap_is_not_met_and_says_how_many_matched() -> No
     assert rows["import_rows_per_s"]["baseline"] == 2500.0
     assert rows["import_seconds_to_last_match"]["met"] is False
     assert (rows["import_rows_matched"]["value"], rows["import_rows_matched"]["met"]) == (12_345, False)
+
+
+def test_make_bench_runs_it_and_it_runs_alone_with_its_options() -> None:
+    from bench import import_bench
+    from bench.__main__ import BENCHMARKS, parse_args
+
+    assert BENCHMARKS["import"] is import_bench
+    args = parse_args(["import", "--import-rows", "300", "--import-timeout-s", "60"])
+    assert (args.names, args.import_rows, args.import_timeout_s, args.import_chunk_rows) == (
+        ["import"],
+        300,
+        60,
+        500,
+    )
