@@ -175,9 +175,12 @@ class OutboxRelay:
             "last_success_at": self.last_success_at,
         }
 
-    async def flush(self, names: Sequence[str] | None = None) -> int:
+    async def flush(self, names: Sequence[str] | None = None, *, yield_to_kicks: bool = False) -> int:
         """One round over every source (or those named); returns the number of events published.
 
+        ``yield_to_kicks``: stop after the batch during which documents were kicked (the loop's
+        sweeps). A sweep started just before a burst of writes otherwise never ended: each batch
+        reads the whole backlog (``sweep_now``), and the burst kept the backlog above a batch.
         Raises what the bus or the store raised; documents not yet cleared stay pending.
         """
         async with self._lock:
@@ -193,6 +196,8 @@ class OutboxRelay:
                     total += published
                     if len(docs) < self._batch or cleared == 0:
                         break  # what is left moved meanwhile; the next round takes it
+                    if yield_to_kicks and self._hot:
+                        return total  # the kicked ones first; the next sweep takes the rest
             return total
 
     async def flush_hot(self) -> int:
@@ -262,8 +267,9 @@ class OutboxRelay:
                 since = time.monotonic() - self._last_sweep
                 if sweep_now(self._sweep_due or delay > 0, bool(self._hot), since, self._interval_s):
                     self._sweep_due = False
-                    self._hot.clear()  # the sweep covers them
-                    n = await self.flush()
+                    # Kicked ids stay: a sweep cut short leaves them to the next round, which
+                    # re-reads them by id and skips those the sweep cleared meanwhile.
+                    n = await self.flush(yield_to_kicks=True)
                     self._last_sweep = time.monotonic()
                 else:
                     n = await self.flush_hot()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.ingest.documents import POSTING, PROFILE
-from services.ingest.outbox import ingest_relay
+from services.ingest.outbox import ingest_relay, outbox_sources
 from services.ingest.repository import Repository
 from shared.bus.base import BusUnavailable, Publisher
 from shared.events import TOPIC_CONTACTS, TOPIC_POSTINGS, TOPIC_PROFILES, parse
@@ -253,3 +253,20 @@ def test_kicked_documents_come_before_the_sweep_which_still_runs_when_idle_or_lo
     assert sweep_now(False, False, 1.0, 1.0)  # idle: the periodic safety net
     assert not sweep_now(False, False, 0.5, 1.0)
     assert not sweep_now(False, True, MAX_SWEEP_GAP_S, 3600.0)  # the interval is longer still
+
+
+async def test_a_sweep_yields_to_kicked_documents_after_its_batch_and_a_full_flush_drains_all(
+    store: MemoryStore, publisher: FakePublisher
+) -> None:
+    relay = OutboxRelay(outbox_sources(store), publisher, producer="ingest", batch=2)
+    unkicked = Repository(store, PROFILE)  # written by another process: nobody kicked for these
+    for i in range(5):
+        await unkicked.create(PROFILE_IN.model_copy(update={"phone": f"1381234567{i}"}))
+    kicked = await Repository(store, PROFILE, on_write=relay.kick).create(PROFILE_IN)
+    assert await relay.flush(yield_to_kicks=True) == 2 * 2  # one batch of two documents, two events each
+    assert await relay.pending() == {"postings": 0, "profiles": 4}
+    assert await relay.flush_hot() == 2  # then the kicked one (the newest: not in that batch)
+    doc = await store.collection("profiles").get(kicked["id"])
+    assert doc is not None and not doc["outbox_pending"]
+    assert await relay.flush() == 3 * 2  # the rest, in batches, without stopping
+    assert await relay.pending() == {"postings": 0, "profiles": 0}
