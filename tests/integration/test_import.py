@@ -78,3 +78,45 @@ def test_gbk_csv_is_read(stack: Stack, http: httpx.Client) -> None:
     r = http.post(f"{INGEST}/v1/imports/profiles", files=files)
     assert r.status_code == 200, r.text
     assert r.json()["created"] == 1, r.json()
+
+
+def test_a_500_row_part_as_the_cli_sends_is_stored_whole_and_a_second_upload_updates_it(
+    stack: Stack, http: httpx.Client
+) -> None:
+    """The CLI's default part: every row one seeker with her events, in one answer (it was a 503
+    after the rows were stored: the audit entry naming 500 seekers broke PostgreSQL's index row
+    limit), and the same part again finds every one of them (phone, ID number) instead of adding."""
+    from bench.import_bench import cells, id_number, survey_row
+    from services.ingest.columns import PROFILE_COLUMNS
+
+    n = uuid.uuid4().int % 100_000
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append([c.header for c in PROFILE_COLUMNS])
+    for i in range(500):
+        seeker = survey_row(i)
+        seeker["phone"] = f"15{n:05d}{i:04d}"
+        seeker["id_number"] = id_number(seeker["home"]["adcode"], seeker["birth_year"], n * 500 + i)
+        ws.append(cells(seeker))
+    buf = io.BytesIO()
+    wb.save(buf)
+    files = {
+        "file": (
+            "走访登记.xlsx",
+            buf.getvalue(),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    }
+    r = http.post(f"{INGEST}/v1/imports/profiles", files=files, timeout=120)
+    assert r.status_code == 200, r.text
+    first = r.json()
+    assert (first["total"], first["created"], first["rejected"]) == (500, 500, 0)
+    ids = [row["id"] for row in first["rows"]]
+    assert len(set(ids)) == 500
+    for pid in ids[::50]:
+        assert http.get(f"{INGEST}/v1/profiles/{pid}").json()["phone"].startswith(f"15{n:05d}")
+    wait_for(lambda: http.get(f"{MATCH}/v1/matches", params={"profile_id": ids[-1]}).status_code == 200, 240)
+    again = http.post(f"{INGEST}/v1/imports/profiles", files=files, timeout=120).json()
+    assert (again["created"], again["updated"], again["rejected"]) == (0, 500, 0)
+    assert [row["id"] for row in again["rows"]] == ids
