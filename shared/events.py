@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -52,6 +52,8 @@ TOPIC_RECRUITMENT = topic_name("recruitment")  # job fairs and their invitations
 TOPIC_TRANSPORT = topic_name("transport")  # 点对点接送: each seeker's seat on a planned bus
 TOPIC_DEAD_LETTER = topic_name("notify.deadletter")  # deliveries that failed for good
 TOPIC_REJECTED = topic_name("deadletter")  # records a consumer could not accept
+# match's own input in one order (one partition), read whole by every match instance (scale-out)
+TOPIC_MATCH_INPUT = topic_name("match-input")
 
 # Topics whose key is one seeker and whose latest record is her current state, so Kafka may keep
 # only that (log compaction): a tombstone (null value) after the deletion events makes the broker
@@ -564,6 +566,39 @@ def transport_event_id(plan_id: str, profile_id: str, plan_version: int) -> str:
     """One notice per seeker and plan version, and a version notices only the seekers whose seat
     is new, moved or gone: a plan re-published (or its outbox replayed) repeats the same ids."""
     return derived_event_id("transport", plan_id, profile_id, str(plan_version))
+
+
+class WiderSweepTick(_Frozen):
+    """A sweep of wider offers at ``now``, put into match's input log so that every instance
+    sweeps at the same place in the order and with the same time (not at its own clock's)."""
+
+    type: Literal["wider.sweep"] = "wider.sweep"
+    sweep_id: str
+    now: datetime
+    limit: int | None = None
+
+
+SequencedInput = Annotated[
+    PostingUpserted
+    | PostingClosed
+    | PostingDeleted
+    | ProfileUpserted
+    | ProfileDeleted
+    | FeedbackReplied
+    | WiderSweepTick,
+    Field(discriminator="type"),
+]
+
+
+@_register
+class MatchInput(Event):
+    """One of match's inputs (unchanged, its envelope and ``event_id`` kept) at its place in the one
+    order all match instances apply (``services/match/sequence.py``). Keyed by the input's key;
+    the topic has one partition, so the order is total."""
+
+    topic = TOPIC_MATCH_INPUT
+    type: Literal["match.input"] = "match.input"
+    payload: SequencedInput
 
 
 PostingEvent = PostingUpserted | PostingClosed | PostingDeleted

@@ -2,8 +2,10 @@
 
 Entity topics get ``CHUNFENG_TOPIC_PARTITIONS`` partitions (3 by default) so that each
 consumer group can spread over three members; the dead-letter topics (undeliverable
-messages, rejected records) need only one. The seeker topics in ``COMPACTED_TOPICS`` (profiles,
-contacts) are compacted, so that a deleted seeker's tombstone makes the broker forget her.
+messages, rejected records) need only one, and so does match's input log (``TOPIC_MATCH_INPUT``),
+whose single partition is what gives every match instance the same order (it is kept forever:
+it is the source of match's state in scale-out). The seeker topics in ``COMPACTED_TOPICS``
+(profiles, contacts) are compacted, so that a deleted seeker's tombstone makes the broker forget her.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from shared.events import (
     TOPIC_DEAD_LETTER,
     TOPIC_FEEDBACK,
     TOPIC_FUNNEL,
+    TOPIC_MATCH_INPUT,
     TOPIC_MATCHES,
     TOPIC_POSTINGS,
     TOPIC_PROFILES,
@@ -42,6 +45,7 @@ def topic_specs(partitions: int) -> list[TopicSpec]:
     return [TopicSpec(t, partitions, compacted=t in COMPACTED_TOPICS) for t in entity] + [
         TopicSpec(TOPIC_DEAD_LETTER, 1),
         TopicSpec(TOPIC_REJECTED, 1),
+        TopicSpec(TOPIC_MATCH_INPUT, 1, kept=True),
     ]
 
 

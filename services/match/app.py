@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from services.match.consumer import MatchProcessor
 from services.match.engine import MatchEngine
 from services.match.fairs import FairInviter
 from services.match.scoring import load_policy
+from services.match.sequence import InputRelay, SequencedMatcher, SweepTicks
 from services.match.settings import MatchSettings
 from services.match.sweep import WiderSweep
 from services.match.wider import WiderOffers
@@ -48,28 +50,65 @@ def create_app(
         sweep = WiderSweep(
             processor, interval_s=settings.wider_sweep_interval_s, batch=settings.wider_sweep_batch
         )
-        loop = ConsumerLoop(
-            the_bus,
-            group_id=settings.consumer_group,
-            routes=sweep.guard({**processor.routes(), **FairInviter(engine, publisher).routes()}),
-            batch_routes=sweep.guard(processor.batch_routes()),
-            client_id="match",
-            max_records=settings.max_batch,
-        )
+        fairs = FairInviter(engine, publisher).routes()
+        log_loop: ConsumerLoop | None = None
+        sequenced: SequencedMatcher | None = None
+        if settings.scale_out:
+            sequenced = SequencedMatcher(
+                engine,
+                the_store,
+                publisher,
+                wider,
+                instance=settings.instance,
+                instances=settings.instances,
+            )
+            relay = InputRelay(publisher)
+            sweep.processor = SweepTicks(publisher, instance=settings.instance)
+            loop = ConsumerLoop(
+                the_bus,
+                group_id=settings.consumer_group,
+                routes={**relay.routes(), **sweep.guard(fairs)},
+                batch_routes=relay.batch_routes(),
+                client_id="match",
+                max_records=settings.max_batch,
+            )
+            # A group of its own each start: the log is replayed from its beginning (sequence.py).
+            log_loop = ConsumerLoop(
+                the_bus,
+                group_id=f"{settings.consumer_group}-log-{settings.instance}-{uuid.uuid4().hex[:12]}",
+                routes=sweep.guard(sequenced.routes()),
+                batch_routes=sweep.guard(sequenced.batch_routes()),
+                client_id="match-log",
+                max_records=settings.max_batch,
+            )
+        else:
+            loop = ConsumerLoop(
+                the_bus,
+                group_id=settings.consumer_group,
+                routes=sweep.guard({**processor.routes(), **fairs}),
+                batch_routes=sweep.guard(processor.batch_routes()),
+                client_id="match",
+                max_records=settings.max_batch,
+            )
         app.state.engine, app.state.store, app.state.loop = engine, the_store, loop
         app.state.wider, app.state.sweep = wider, sweep
         app.state.audit = AuditLog(the_store, "match")
 
         async def database_steps() -> None:
             """Index rebuilt from the database before the first event is scored against it."""
-            await processor.setup()
             await app.state.audit.ensure_indexes()
-            # Last to touch the database: a failure after the index is loaded would load it twice.
-            await processor.rebuild()
+            if sequenced is not None:
+                await sequenced.setup()  # the state comes from replaying the log, not the store
+            else:
+                await processor.setup()
+                # Last to touch the database: a failure after the index is loaded would load it twice.
+                await processor.rebuild()
             # The index holds millions of small objects that never die; moving them out of the
             # collector's generations keeps multi-second GC pauses out of event handling.
             gc.collect()
             gc.freeze()
+            if log_loop is not None:
+                await log_loop.start()
             await loop.start()
             await sweep.start()
 
@@ -82,6 +121,8 @@ def create_app(
             await startup.stop()
             await sweep.stop()
             await loop.stop()
+            if log_loop is not None:
+                await log_loop.stop()
             await publisher.stop()
             if store is None:
                 await the_store.close()

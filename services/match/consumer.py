@@ -98,6 +98,36 @@ def view_of(event: PostingEvent | ProfileEvent) -> PostingView | ProfileMatchVie
     return view
 
 
+def match_records(done: Sequence[tuple[str, list[MatchChange]]]) -> list[tuple[str, str, bytes | None]]:
+    """The match events of these source events' changes, in order; each id is derived from the
+    source event's, so a replay (or another instance applying the same input) publishes the same ids."""
+    return [
+        to_record(
+            MATCH_EVENTS[change.kind](
+                key=change.match.profile_id,
+                payload=change.match,
+                producer="match",
+                event_id=derived_event_id(source_event_id, change.kind, change.match.match_id),
+            )
+        )
+        for source_event_id, changes in done
+        for change in changes
+    ]
+
+
+def match_doc(change: MatchChange, now: datetime) -> Doc:
+    """The stored document of a match after this change (``rebuild`` and the API read ``view``)."""
+    return {
+        "_id": change.match.match_id,
+        "profile_id": change.match.profile_id,
+        "posting_id": change.match.posting_id,
+        "status": "withdrawn" if change.kind == "withdrawn" else "active",
+        "score": change.match.score,
+        "view": change.match.model_dump(mode="json"),
+        "updated_at": now,
+    }
+
+
 class MatchProcessor(EventRouter):
     def __init__(
         self, engine: MatchEngine, store: Store, publisher: Publisher, wider: WiderOffers | None = None
@@ -321,18 +351,7 @@ class MatchProcessor(EventRouter):
 
     async def _publish_all(self, done: Sequence[tuple[str, list[MatchChange]]]) -> None:
         """Every change of these source events, in their order, in one publish."""
-        records = [
-            to_record(
-                MATCH_EVENTS[change.kind](
-                    key=change.match.profile_id,
-                    payload=change.match,
-                    producer="match",
-                    event_id=derived_event_id(source_event_id, change.kind, change.match.match_id),
-                )
-            )
-            for source_event_id, changes in done
-            for change in changes
-        ]
+        records = match_records(done)
         if records:
             await self.publisher.publish_many(records)
 
@@ -342,17 +361,4 @@ class MatchProcessor(EventRouter):
         if not changes:
             return
         now = utcnow()
-        await self.matches.replace_many(
-            [
-                {
-                    "_id": change.match.match_id,
-                    "profile_id": change.match.profile_id,
-                    "posting_id": change.match.posting_id,
-                    "status": "withdrawn" if change.kind == "withdrawn" else "active",
-                    "score": change.match.score,
-                    "view": change.match.model_dump(mode="json"),
-                    "updated_at": now,
-                }
-                for change in changes
-            ]
-        )
+        await self.matches.replace_many([match_doc(change, now) for change in changes])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import CommonSettings
@@ -26,3 +26,19 @@ class MatchSettings(CommonSettings):
     # MATCH_MAX_BATCH: records taken per poll and handled as one batch (one read, one publish, one
     # bulk write each); larger batches amortise more round trips but hold the commit longer.
     max_batch: int = Field(default=200, ge=1, le=5000, description="records per poll, handled as one batch")
+    # Scale-out (services/match/sequence.py): MATCH_INSTANCES > 1, or MATCH_SEQUENCED=true with one
+    # instance, makes match relay its inputs into one ordered log that every instance applies;
+    # MATCH_INSTANCE (0-based) says which seekers' effects this process publishes and writes.
+    instances: int = Field(default=1, ge=1, le=64, description="match instances sharing the work")
+    instance: int = Field(default=0, ge=0, description="this instance's number, 0 .. instances-1")
+    sequenced: bool = Field(default=False, description="the scale-out path even with one instance")
+
+    @model_validator(mode="after")
+    def _instance_in_range(self) -> MatchSettings:
+        if self.instance >= self.instances:
+            raise ValueError(f"MATCH_INSTANCE={self.instance} must be below MATCH_INSTANCES={self.instances}")
+        return self
+
+    @property
+    def scale_out(self) -> bool:
+        return self.sequenced or self.instances > 1

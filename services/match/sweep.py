@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from services.match.consumer import MatchProcessor
 from shared.consume import Handler, Routes
 from shared.events import utcnow
 from shared.logging import get_logger
@@ -24,10 +23,16 @@ log = get_logger("match.sweep")
 Clock = Callable[[], datetime]
 
 
+class Sweeper(Protocol):
+    """What the timer drives: ``MatchProcessor`` sweeps; in scale-out, ``SweepTicks`` appends a tick."""
+
+    async def sweep_wider(self, sweep_id: str, now: datetime, limit: int | None = None) -> int: ...
+
+
 class WiderSweep:
     def __init__(
         self,
-        processor: MatchProcessor,
+        processor: Sweeper,
         *,
         interval_s: float,
         batch: int,

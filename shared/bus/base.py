@@ -46,6 +46,7 @@ class TopicSpec:
     name: str
     partitions: int = 3
     compacted: bool = False  # keep the latest record per key; a tombstone makes the key forgotten
+    kept: bool = False  # never deleted by age or size: a log that is some state's only source
 
 
 class Publisher(ABC):

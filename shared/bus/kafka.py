@@ -24,6 +24,7 @@ log = get_logger("bus.kafka")
 SEND_TIMEOUT_S = 10.0
 
 DAY_MS = 24 * 3600 * 1000
+KEPT_CONFIG: dict[str, str] = {"retention.ms": "-1", "retention.bytes": "-1"}
 COMPACTED_CONFIG: dict[str, str] = {
     "cleanup.policy": "compact",
     # Consumers act on the deletion event published just before a tombstone and skip the
@@ -64,7 +65,11 @@ class KafkaBus(Bus):
                     s.name,
                     num_partitions=s.partitions,
                     replication_factor=self.replication_factor,
-                    topic_configs=dict(COMPACTED_CONFIG) if s.compacted else {},
+                    topic_configs=dict(COMPACTED_CONFIG)
+                    if s.compacted
+                    else dict(KEPT_CONFIG)
+                    if s.kept
+                    else {},
                 )
                 for s in specs
                 if s.name not in existing
