@@ -3,9 +3,9 @@
 Every benchmark is a module of this package listed in ``BENCHMARKS`` with ``NAME``,
 ``add_arguments(parser)`` and ``run(args) -> bench.results.Report``; a new one is added there
 and nowhere else: ``matcher`` (the match index, in process), ``memory`` (match's resident
-memory at 1M seekers), ``pipeline`` and ``import`` (the real stack, which each starts and stops
-itself under the machine-wide stack lock). Without names every listed benchmark runs;
-``python -m bench matcher`` runs one.
+memory at 1M seekers), ``pipeline``, ``import`` and ``scaleout`` (the real stack, which each
+starts and stops itself under the machine-wide stack lock; ``scaleout`` runs one match instance
+against two). Without names every listed benchmark runs; ``python -m bench matcher`` runs one.
 The rows of the benchmarks that ran, in that order, become ``bench-results.json``; the machine
 and each run's facts go beside it in ``bench-machine.json``; each benchmark replaces its own
 section of ``docs/quality.md``. ``--no-write`` only prints.
@@ -28,12 +28,14 @@ from pathlib import Path  # noqa: E402
 from types import ModuleType  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bench import import_bench, matcher, memory, pipeline_bench  # noqa: E402
+from bench import import_bench, matcher, memory, pipeline_bench, scaleout  # noqa: E402
 from bench.results import Report, machine, table  # noqa: E402
 from evaluation.report import replace_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS: dict[str, ModuleType] = {m.NAME: m for m in (matcher, pipeline_bench, memory, import_bench)}
+BENCHMARKS: dict[str, ModuleType] = {
+    m.NAME: m for m in (matcher, pipeline_bench, memory, import_bench, scaleout)
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
