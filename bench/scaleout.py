@@ -45,6 +45,7 @@ from services.match.engine import MatchEngine
 from services.match.scoring import load_policy
 from services.match.sequence import SequencedMatcher
 from services.match.wider import WiderOffers
+from shared.bus.kafka import KafkaBus
 from shared.bus.memory import MemoryBus
 from shared.events import MatchInput, PostingUpserted, PostingView, ProfileUpserted
 from shared.models import PostingIn, ProfileIn
@@ -106,18 +107,18 @@ async def _log_end(bootstrap: str, topic: str) -> int:
 
 
 async def _read_log(bootstrap: str, topic: str) -> list[MatchInput]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    """The whole log, through the bus adapter the service reads it with (a fresh group: from the start)."""
+    end = await _log_end(bootstrap, topic)
+    consumer = KafkaBus(bootstrap).consumer(f"bench-read-{secrets.token_hex(4)}", [topic], "bench")
     await consumer.start()
     try:
-        tp = TopicPartition(topic, 0)
-        consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
-        await consumer.seek_to_beginning(tp)
         out: list[MatchInput] = []
+        deadline = time.monotonic() + 60
         while len(out) < end:
-            batch = await consumer.getmany(tp, timeout_ms=1000, max_records=5000)
-            for msg in batch.get(tp, []):
-                out.append(MatchInput.model_validate_json(msg.value))
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"read {len(out)} of {end} log records")
+            for record in await consumer.poll(timeout_s=1.0, max_records=5000):
+                out.append(MatchInput.model_validate_json(record.value or b""))
         return out
     finally:
         await consumer.stop()

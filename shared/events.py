@@ -593,8 +593,9 @@ SequencedInput = Annotated[
 @_register
 class MatchInput(Event):
     """One of match's inputs (unchanged, its envelope and ``event_id`` kept) at its place in the one
-    order all match instances apply (``services/match/sequence.py``). Keyed by the input's key;
-    the topic has one partition, so the order is total."""
+    order all match instances apply (``services/match/sequence.py``). Every record has the one
+    key ``match-input`` and the topic one partition, so the order is total.
+    """
 
     topic = TOPIC_MATCH_INPUT
     type: Literal["match.input"] = "match.input"

@@ -72,6 +72,9 @@ from shared.store.base import Doc, Store
 log = get_logger("match.sequence")
 
 INPUTS = (*ENTITY_EVENTS, FeedbackReplied)
+# Every record of the log under one key: one partition and one order even on a topic created
+# with more partitions than the one ``shared.topics`` gives it.
+LOG_KEY = "match-input"
 
 
 def owner(key: str, instances: int) -> int:
@@ -96,7 +99,7 @@ class InputRelay(EventRouter):
         await self.on_inputs([event])
 
     async def on_inputs(self, events: Sequence[object]) -> None:
-        records = [to_record(MatchInput(key=e.key, payload=e, producer="match")) for e in events]  # type: ignore[attr-defined, arg-type]
+        records = [to_record(MatchInput(key=LOG_KEY, payload=e, producer="match")) for e in events]  # type: ignore[arg-type]
         await self.publisher.publish_many(records)
 
 
@@ -111,7 +114,8 @@ class SweepTicks:
     async def sweep_wider(self, sweep_id: str, now: datetime, limit: int | None = None) -> int:
         if self.instance == 0:
             tick = WiderSweepTick(sweep_id=sweep_id, now=now, limit=limit)
-            await self.publisher.publish_many([to_record(MatchInput(key="wider-sweep", payload=tick))])
+            record = to_record(MatchInput(key=LOG_KEY, payload=tick, producer="match"))
+            await self.publisher.publish_many([record])
         return 0
 
 

@@ -12,14 +12,18 @@ instance (fresh engine, replaying the log, a crash before its mark) loses and do
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from services.match.app import create_app
 from services.match.engine import MatchEngine
 from services.match.sequence import InputRelay, SequencedMatcher, owner
+from services.match.settings import MatchSettings
 from services.match.wider import WiderOffers
+from shared.auth import KeyRing
 from shared.bus.memory import MemoryBus
 from shared.consume import ConsumerLoop
 from shared.events import (
@@ -154,10 +158,10 @@ def test_owner_is_stable_and_splits_the_seekers() -> None:
 
 def test_a_log_record_round_trips_with_the_inner_event_unchanged() -> None:
     event = campaign()[-1]
-    wrapped = MatchInput(key=event.key, payload=event)  # type: ignore[arg-type]
+    wrapped = MatchInput(key="match-input", payload=event)  # type: ignore[arg-type]
     back = parse(TOPIC_MATCH_INPUT, to_record(wrapped)[2] or b"")
     assert isinstance(back, MatchInput) and back.payload == event
-    tick = MatchInput(key="wider-sweep", payload=WiderSweepTick(sweep_id="s1", now=AT, limit=5))
+    tick = MatchInput(key="match-input", payload=WiderSweepTick(sweep_id="s1", now=AT, limit=5))
     assert parse(TOPIC_MATCH_INPUT, to_record(tick)[2] or b"") == tick
 
 
@@ -166,6 +170,8 @@ async def test_two_relay_members_put_every_input_once_in_its_keys_order() -> Non
     bus = MemoryBus()
     await publish(bus, events)
     await relay(bus, 2, len(events))
+    # one partition even on a bus that gives a new topic three: one order for every reader
+    assert len({r.partition for r in bus.records(TOPIC_MATCH_INPUT)}) == 1
     logged = [parse(TOPIC_MATCH_INPUT, r.value or b"") for r in bus.records(TOPIC_MATCH_INPUT)]
     inner = [e.payload.event_id for e in logged if isinstance(e, MatchInput)]  # type: ignore[union-attr]
     assert sorted(inner) == sorted(e.event_id for e in events)
@@ -293,3 +299,40 @@ async def test_a_batch_retried_after_a_broker_outage_resends_what_it_decided() -
     await apply(bus, [m])
     assert flaky.failures == 0
     assert published(bus) == published(one_bus)
+
+
+async def test_two_match_services_on_one_bus_and_store_decide_as_one_replaying_their_log() -> None:
+    """The service as deployed (``create_app`` with ``MATCH_INSTANCES=2``): relay group, log loops,
+    sweep tick; what the two leave in the store is what one instance writes from their log."""
+    bus, store = MemoryBus(), MemoryStore()
+    events = campaign()
+    apps = [
+        create_app(
+            MatchSettings(instances=2, instance=i, wider_sweep_interval_s=3600),
+            bus=bus,
+            store=store,
+            keyring=KeyRing(),
+        )
+        for i in range(2)
+    ]
+    async with contextlib.AsyncExitStack() as running:
+        for app in apps:
+            await running.enter_async_context(app.router.lifespan_context(app))
+        await publish(bus, events)
+        marks = store.collection("marks")
+        for _ in range(3000):
+            end = len(bus.records(TOPIC_MATCH_INPUT))
+            got = [(await marks.get(f"{i}-of-2") or {}).get("next", 0) for i in range(2)]
+            if end >= len(events) + 1 and min(got) >= end:
+                break
+            await asyncio.sleep(0.01)
+        assert min(got) == end == len(events) + 1  # every input, and instance 0's one sweep tick
+        ticks = [parse(TOPIC_MATCH_INPUT, r.value or b"") for r in bus.records(TOPIC_MATCH_INPUT)]
+        assert sum(isinstance(t.payload, WiderSweepTick) for t in ticks if isinstance(t, MatchInput)) == 1
+        ids = Counter(parse(TOPIC_MATCHES, r.value or b"").event_id for r in bus.records(TOPIC_MATCHES))
+        assert ids and max(ids.values()) == 1
+
+    replay_bus, replay_store = await copy_log(bus), MemoryStore()
+    await apply(replay_bus, [matcher(replay_bus, replay_store, 0, 1)])
+    assert await stored(store) == await stored(replay_store)
+    assert published(bus) == published(replay_bus)
