@@ -17,8 +17,8 @@ whole and splits the effects:
 1. **Relay** (``InputRelay``): the instances share ``postings.v1``, ``profiles.v1`` and
    ``feedback.v1`` in one consumer group (``MATCH_CONSUMER_GROUP``), and append each input,
    unchanged (envelope and ``event_id`` kept), to ``chunfeng.match-input.v1`` as a
-   ``MatchInput``. That topic has one partition, so its order is total; it is kept forever
-   (``TopicSpec.kept``), because it is the state's source.
+   ``MatchInput``. Every record has one key on a one-partition topic, so the order is total;
+   it is kept forever (``TopicSpec.kept``), because it is the state's source.
 2. **Apply** (``SequencedMatcher``): every instance reads the whole log from its start and runs the
    same deterministic engine (and wider offers) over it, so every instance holds the same
    assignment at every position: capacity, employer cap, bumping and declines are decided once
@@ -41,8 +41,10 @@ Wider offers are swept at the same place in the log by every instance: the sweep
 instance 0 appends a ``WiderSweepTick`` with its time instead of sweeping locally.
 
 What this does not split: the engine's CPU and memory (every instance holds and computes all of
-it), and start-up replays the whole log. Fair invitations are computed by the instance that
-receives the fair's event from the relay's group, on its replica of the state.
+it), and start-up replays the whole log. While an instance is down, the others relay its
+partitions (one consumer group) and go on; only its own seekers' effects wait for it. Fair
+invitations are computed by the instance that receives the fair's event from the relay's group,
+on its replica of the state.
 """
 
 from __future__ import annotations
