@@ -205,7 +205,9 @@ def _one_run(
     keys = [f"match-{instances}-{i}" for i in range(instances)]
     for i, key in enumerate(keys):
         stack.start_service("match", {**env, "MATCH_INSTANCE": str(i)}, instance=key, port=PORTS[i])
-    store = MongoStore(stack.mongodb_url, database)
+    # A socket timeout, so that a wedged FerretDB (README, "Pipeline throughput") fails the run
+    # instead of hanging it.
+    store = MongoStore(_with_pool(stack.mongodb_url, 4) + "&socketTimeoutMS=20000", database)
     log_topic = _topic(prefix, "match-input")
     bootstrap = stack.kafka_bootstrap
 
