@@ -49,6 +49,7 @@ from shared.bus.kafka import KafkaBus
 from shared.bus.memory import MemoryBus
 from shared.events import MatchInput, PostingUpserted, PostingView, ProfileUpserted
 from shared.models import PostingIn, ProfileIn
+from shared.store.base import StoreUnavailable
 from shared.store.memory import MemoryStore
 from shared.store.mongo import MongoStore
 from shared.views import posting_view, profile_match_view
@@ -127,16 +128,24 @@ async def _read_log(bootstrap: str, topic: str) -> list[MatchInput]:
 async def _wait_applied(
     bootstrap: str, topic: str, store: MongoStore, instances: int, at_least: int, limit_s: float
 ) -> None:
-    """Until every instance's mark is at the log's end and the log holds ``at_least`` records."""
+    """Until every instance's mark is at the log's end and the log holds ``at_least`` records.
+
+    A read of the marks that times out (FerretDB busy with match's writes) is tried again until
+    ``limit_s``: the bench waits for the service, it does not fail with it."""
     deadline = time.monotonic() + limit_s
     marks = store.collection("marks")
+    docs: dict[str, int] = {}
+    end = 0
     while time.monotonic() < deadline:
         end = await _log_end(bootstrap, topic)
-        docs = {d["_id"]: int(d["next"]) for d in await marks.find({})}
+        try:
+            docs = {d["_id"]: int(d["next"]) for d in await marks.find({})}
+        except StoreUnavailable:
+            continue
         got = [docs.get(f"{i}-of-{instances}", 0) for i in range(instances)]
         if end >= at_least and min(got) >= end:
             return
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)
     raise TimeoutError(f"match did not apply the log within {limit_s:.0f} s (marks {docs}, end {end})")
 
 
