@@ -62,9 +62,12 @@ Lists = dict[str, list[tuple[str, int, float]]]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(NAME)
-    group.add_argument("--scaleout-profiles", type=int, default=1500, help="profiles per run")
-    group.add_argument("--scaleout-postings", type=int, default=48, help="postings per run")
-    group.add_argument("--scaleout-timeout-s", type=float, default=150.0, help="wait for a run at most")
+    # The defaults are the size that completed here: with 24 or more postings and 400 or more
+    # profiles FerretDB 1.24 wedged (README, "Scale-out of match").
+    group.add_argument("--scaleout-profiles", type=int, default=300, help="profiles per run")
+    group.add_argument("--scaleout-postings", type=int, default=12, help="postings per run")
+    group.add_argument("--scaleout-batch", type=int, default=100, help="MATCH_MAX_BATCH of the instances")
+    group.add_argument("--scaleout-timeout-s", type=float, default=120.0, help="wait for a run at most")
 
 
 def _topic(prefix: str, base: str) -> str:
@@ -210,6 +213,7 @@ def _one_run(
         "MATCH_SEQUENCED": "true",
         "MATCH_INSTANCES": str(instances),
         "MATCH_WIDER_SWEEP_INTERVAL_S": "3600",
+        "MATCH_MAX_BATCH": str(args.scaleout_batch),
     }
     keys = [f"match-{instances}-{i}" for i in range(instances)]
     for i, key in enumerate(keys):
