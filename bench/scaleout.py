@@ -39,7 +39,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.results import Report, Row, metric
-from bench.stack import _devstack_class, _with_pool
+from bench.stack import _devstack_class
 from bench.workload import posting_json, profile_json
 from services.match.engine import MatchEngine
 from services.match.scoring import load_policy
@@ -208,7 +208,6 @@ def _one_run(
         os.environ.pop("CHUNFENG_TOPIC_PREFIX", None)
     env = {
         "CHUNFENG_TOPIC_PREFIX": prefix,
-        "MONGODB_URL": _with_pool(stack.mongodb_url, 10),
         "MATCH_MONGODB_DB": database,
         "MATCH_SEQUENCED": "true",
         "MATCH_INSTANCES": str(instances),
@@ -220,7 +219,7 @@ def _one_run(
         stack.start_service("match", {**env, "MATCH_INSTANCE": str(i)}, instance=key, port=PORTS[i])
     # A socket timeout, so that a wedged FerretDB (README, "Pipeline throughput") fails the run
     # instead of hanging it.
-    store = MongoStore(_with_pool(stack.mongodb_url, 4) + "&socketTimeoutMS=20000", database)
+    store = MongoStore(stack.mongodb_url.rstrip("/") + "/?socketTimeoutMS=20000", database, max_pool=2)
     log_topic = _topic(prefix, "match-input")
     bootstrap = stack.kafka_bootstrap
 
@@ -258,7 +257,10 @@ def _one_run(
             await store.close()
 
     try:
-        return asyncio.run(drive())
+        outcome = asyncio.run(drive())
+        facts = {k: v for k, v in outcome.items() if k != "lists"}
+        print(f"scaleout, {instances} instance(s):", facts, flush=True)
+        return outcome
     finally:
         for key in keys:
             stack.kill_service(key, 15)
