@@ -25,7 +25,7 @@ from services.match.scoring.explain import SEP
 from shared.audit import AuditLog
 from shared.auth import AUTH_RESPONSES, Principal, Role, forbidden, hidden, require
 from shared.errors import NOT_FOUND, unprocessable
-from shared.events import MatchView, utcnow
+from shared.events import MatchView
 
 router = APIRouter(prefix="/v1", tags=["matches"], responses=AUTH_RESPONSES)
 
@@ -148,7 +148,7 @@ async def fallback_list(
 ) -> list[FallbackOut]:
     """Seekers of the policy's fallback groups (policy.toml ``[fallback]``) who have had no
     recommendation, regular or wider, for ``after_days`` days, in the caller's counties."""
-    entries = request.app.state.wider.fallback(utcnow())
+    entries = request.app.state.wider.fallback(request.app.state.clock())
     found = [
         FallbackOut.model_validate(e, from_attributes=True)
         for e in entries

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gc
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 
@@ -22,10 +23,23 @@ from shared.audit import AuditLog
 from shared.auth import KeyRing, keyring_for
 from shared.bus.base import Bus
 from shared.consume import ConsumerLoop
+from shared.events import utcnow
+from shared.logging import get_logger
 from shared.runtime import make_bus, make_store
 from shared.service import install_operations, state_checks
 from shared.startup import Startup
 from shared.store.base import Store
+
+log = get_logger("match")
+
+
+def _clock(offset_days: int) -> Callable[[], datetime]:
+    """The time the sweep and the fallback list go by: the real one, or days ahead in a rehearsal."""
+    if not offset_days:
+        return utcnow
+    log.warning("match runs ahead (MATCH_CLOCK_OFFSET_DAYS)", days=offset_days)
+    offset = timedelta(days=offset_days)
+    return lambda: utcnow() + offset
 
 
 def create_app(
@@ -37,6 +51,7 @@ def create_app(
 ) -> FastAPI:
     """``keyring`` replaces the configured API keys (``make run`` shares one across the services)."""
     settings = settings or MatchSettings()
+    clock = _clock(settings.clock_offset_days)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,7 +63,10 @@ def create_app(
         wider = WiderOffers(engine)
         processor = MatchProcessor(engine, the_store, publisher, wider)
         sweep = WiderSweep(
-            processor, interval_s=settings.wider_sweep_interval_s, batch=settings.wider_sweep_batch
+            processor,
+            interval_s=settings.wider_sweep_interval_s,
+            batch=settings.wider_sweep_batch,
+            clock=clock,
         )
         fairs = FairInviter(engine, publisher).routes()
         log_loop: ConsumerLoop | None = None
@@ -91,7 +109,7 @@ def create_app(
                 max_records=settings.max_batch,
             )
         app.state.engine, app.state.store, app.state.loop = engine, the_store, loop
-        app.state.wider, app.state.sweep = wider, sweep
+        app.state.wider, app.state.sweep, app.state.clock = wider, sweep, clock
         app.state.audit = AuditLog(the_store, "match")
 
         async def database_steps() -> None:

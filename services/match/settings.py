@@ -42,3 +42,8 @@ class MatchSettings(CommonSettings):
     @property
     def scale_out(self) -> bool:
         return self.sequenced or self.instances > 1
+
+    # MATCH_CLOCK_OFFSET_DAYS: rehearsal and tests only (the fallback test lets 14 days pass on a
+    # running stack with it), like CAMPAIGN_CLOCK_OFFSET_DAYS: the wider-offer sweep and the
+    # fallback list see a clock this many days ahead. 0 in production.
+    clock_offset_days: int = Field(default=0, ge=0, le=3650, description="days the sweep's clock runs ahead")
