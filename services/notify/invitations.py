@@ -17,10 +17,9 @@ from zoneinfo import ZoneInfo
 
 from services.notify import documents as d
 from services.notify.consumer import NotifyHandler
-from services.notify.render import PREFIX
+from services.notify.render import PREFIX, fit_notice
 from shared.consume import EventRouter, Routes
 from shared.events import FairInvitation, FairInvited, MatchView, PostingSummary
-from shared.masking import mask_text
 from shared.models import Shift
 
 INVITATION = "invitation"
@@ -75,15 +74,7 @@ def render_invitation(display_name: str, rec: dict[str, Any], *, max_chars: int 
     """The pushed text: who is invited to what, when, where, which postings fit; no personal data."""
     posting = rec.get("posting") or {}
     head = f"{PREFIX}{display_name or '求职者'}您好，邀请您参加{posting.get('title', '招聘会')}："
-    tail = "。报名请点收件箱中的邀请。"
-    segments = [s.strip() for s in str(rec.get("reason", "")).split("·") if s.strip()]
-    text = head + SEP.join(segments) + tail
-    while len(text) > max_chars and len(segments) > 1:
-        segments.pop()
-        text = head + SEP.join(segments) + tail
-    if len(text) > max_chars:
-        text = text[: max_chars - 1] + "…"
-    return mask_text(text)
+    return fit_notice(head, str(rec.get("reason", "")), "。报名请点收件箱中的邀请。", max_chars=max_chars)
 
 
 class InvitationInbox(EventRouter):

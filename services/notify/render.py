@@ -53,3 +53,16 @@ def render_text(display_name: str, match: MatchView, *, max_chars: int = 120, ch
         text = compose(job, segments)
     # The posting text is written by an employer: make sure no phone or ID number slips through.
     return mask_text(text)
+
+
+def fit_notice(head: str, reason: str, tail: str, *, max_chars: int = 120) -> str:
+    """A notice (fair invitation, bus seat) from its reason's " · " segments, dropping trailing
+    ones until it fits: the leading segments are the ones the sender ordered first (when, where)."""
+    segments = [s.strip() for s in reason.split("·") if s.strip()]
+    text = head + SEPARATOR.join(segments) + tail
+    while len(text) > max_chars and len(segments) > 1:
+        segments.pop()
+        text = head + SEPARATOR.join(segments) + tail
+    if len(text) > max_chars:
+        text = text[: max_chars - 1] + "…"
+    return mask_text(text)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from services.notify import documents as d
 from services.notify.consumer import NotifyHandler
 from services.notify.invitations import SEP, when_text
-from services.notify.render import PREFIX
+from services.notify.render import PREFIX, fit_notice
 from shared.consume import EventRouter, Routes
 from shared.events import (
     MatchView,
@@ -29,7 +29,6 @@ from shared.events import (
     TransportNotice,
     TransportReleased,
 )
-from shared.masking import mask_text
 from shared.models import Shift
 
 TRANSPORT = "transport"
@@ -70,15 +69,8 @@ def render_transport(display_name: str, rec: dict[str, Any], *, max_chars: int =
     """The pushed text: when and where to board which bus, and whither; no personal data."""
     posting = rec.get("posting") or {}
     head = f"{PREFIX}{display_name or '求职者'}您好，{posting.get('title', '就业直通车')}乘车通知："
-    tail = "，请提前10分钟到达。"
-    segments = [s.strip() for s in str(rec.get("reason", "")).split("·") if s.strip()]
-    text = head + SEP.join(segments) + tail
-    while len(text) > max_chars and len(segments) > 1:
-        segments.pop()  # the destination first, then the bus: time and place are what matter
-        text = head + SEP.join(segments) + tail
-    if len(text) > max_chars:
-        text = text[: max_chars - 1] + "…"
-    return mask_text(text)
+    # dropped first when too long: the destination, then the bus; the time and place must fit
+    return fit_notice(head, str(rec.get("reason", "")), "，请提前10分钟到达。", max_chars=max_chars)
 
 
 class TransportInbox(EventRouter):
