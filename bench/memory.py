@@ -235,19 +235,22 @@ def child(n_seekers: int, seed: int) -> dict[str, Any]:
     usable = [
         np.array([j for j in np.nonzero(qa.county == c)[0] if posting_templates[j]]) for c in range(counties)
     ]
-    picks = rng.integers(0, 2**31 - 1, size=(n_seekers, PICKS))
-    left = capacity.copy()
+    # plain lists: the loop below reads them a few million times (NumPy scalars are slower there)
+    picks = rng.integers(0, 2**31 - 1, size=(n_seekers, PICKS)).tolist()
+    left = capacity.tolist()
+    near = [u.tolist() for u in usable]
+    home = county.tolist()
     pair_seeker: list[int] = []
     pair_posting: list[int] = []
     pair_template: list[int] = []
     for i in range(n_seekers):
-        cand = usable[county[i]]
+        cand = near[home[i]]
         if len(cand) == 0:
             continue
         chosen: list[int] = []
         per_employer: dict[str, int] = {}
         for r in picks[i]:
-            j = int(cand[r % len(cand)])
+            j = cand[r % len(cand)]
             if j in chosen or left[j] <= 0 or per_employer.get(employer[j], 0) >= policy.max_per_employer:
                 continue
             chosen.append(j)
@@ -264,7 +267,7 @@ def child(n_seekers: int, seed: int) -> dict[str, Any]:
     postings_a = np.array(pair_posting, dtype=np.int32)
     templates_a = np.array(pair_template, dtype=np.int32)
     del pair_seeker, pair_posting, pair_template, picks
-    score_of = np.array([s for s, _ in templates], dtype=np.float64)
+    score_of = [s for s, _ in templates]
     declining = np.nonzero(rng.random(n_seekers) < DECLINED_SHARE)[0]
     log(f"{len(seekers_a):,} active matches, {len(declining):,} declines drawn", t0)
 
@@ -276,20 +279,22 @@ def child(n_seekers: int, seed: int) -> dict[str, Any]:
     def profiles() -> Iterator[ProfileMatchView]:
         return (profile_view(pa, i) for i in range(n_seekers))
 
-    def active() -> Iterator[MatchView]:
+    def active() -> Iterator[dict[str, Any]]:
         start = 0
         total = len(seekers_a)
+        seekers, postings, kinds = seekers_a.tolist(), postings_a.tolist(), templates_a.tolist()
         while start < total:
             end = start
-            while end < total and seekers_a[end] == seekers_a[start]:
+            while end < total and seekers[end] == seekers[start]:
                 end += 1
-            sid = profile_id(int(seekers_a[start]))
-            order = sorted(range(start, end), key=lambda k: (-score_of[templates_a[k]], int(postings_a[k])))
+            sid = profile_id(seekers[start])
+            order = sorted(range(start, end), key=lambda k: (-score_of[kinds[k]], postings[k]))
             for rank, k in enumerate(order, 1):
-                pid = posting_id(int(postings_a[k]))
+                pid = posting_id(postings[k])
                 head = f'{{"match_id":"{sid}:{pid}","profile_id":"{sid}","posting_id":"{pid}","rank":{rank},'
                 counts["active"] += 1
-                yield MatchView.model_validate_json(head + templates[templates_a[k]][1])
+                # the stored document (``model_dump(mode="json")``), fresh objects as a store read gives
+                yield json.loads(head + templates[kinds[k]][1])
             start = end
 
     def declined() -> Iterator[tuple[str, str]]:

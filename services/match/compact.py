@@ -89,31 +89,46 @@ class PairCodec:
     def encode(
         self, score: float, distance_km: float | None, factors: Sequence[FactorScore], reason: str
     ) -> bytes:
-        ticks = [_exact_ticks(f.score, 10_000, 0x10000) for f in factors]
-        fixed = all(t is not None for t in ticks)
-        details = [self._string(f.detail) for f in factors]
-        short_ids = all(d < 0x10000 for d in details)
-        tenths = None if distance_km is None else _exact_ticks(distance_km, 10, 2**32)
-        try:
-            derived = bool(factors) and explain.sentence(list(factors)) == reason
-        except KeyError:  # a breakdown without distance or wage: keep its reason as given
-            derived = False
-        key = (
+        return self.encode_fields(
+            score,
+            distance_km,
             tuple(f.factor for f in factors),
             tuple(f.weight for f in factors),
-            fixed,
-            short_ids,
-            tenths is not None,
-            derived,
+            [f.score for f in factors],
+            [f.detail for f in factors],
+            reason,
         )
+
+    def encode_fields(
+        self,
+        score: float,
+        distance_km: float | None,
+        names: tuple[str, ...],
+        weights: tuple[float, ...],
+        scores: Sequence[float],
+        details: Sequence[str],
+        reason: str,
+    ) -> bytes:
+        """``encode`` from the factors' columns: a restart encodes stored match documents without
+        building a ``FactorScore`` per factor."""
+        ticks = [_exact_ticks(s, 10_000, 0x10000) for s in scores]
+        fixed = all(t is not None for t in ticks)
+        ids = [self._string(d) for d in details]
+        short_ids = all(d < 0x10000 for d in ids)
+        tenths = None if distance_km is None else _exact_ticks(distance_km, 10, 2**32)
+        try:
+            derived = bool(names) and explain.sentence_of(dict(zip(names, details, strict=True))) == reason
+        except KeyError:  # a breakdown without distance or wage: keep its reason as given
+            derived = False
+        key = (names, weights, fixed, short_ids, tenths is not None, derived)
         shape = self._shape(key)
         values: list[float | int] = [score, math.nan if distance_km is None else distance_km]
         if tenths is not None:
             values[1] = tenths
         if not derived:
             values.append(self._string(reason))
-        values += [t for t in ticks if t is not None] if fixed else [f.score for f in factors]
-        values += details
+        values += [t for t in ticks if t is not None] if fixed else list(scores)
+        values += ids
         return _SHAPE.pack(shape) + self._shapes[shape].body.pack(*values)
 
     def decode(self, blob: bytes) -> tuple[float, float | None, list[FactorScore], str]:

@@ -156,13 +156,14 @@ class MatchProcessor(EventRouter):
             ProfileMatchView.model_validate(d["view"])
             for d in await self.profiles.find({"status": "looking"})
         ]
-        views = [MatchView.model_validate(d["view"]) for d in await self.matches.find({"status": "active"})]
-        active = [m for m in views if not m.wider]
+        # stored documents, not views: the engine encodes those that fit its compact form directly
+        docs = [d["view"] for d in await self.matches.find({"status": "active"})]
+        active = [v for v in docs if not v.get("wider")]
         declined = [(d["profile_id"], d["posting_id"]) for d in await self.declines.find({})]
         self.engine.load(postings, profiles, active, declined=declined)
         if self.wider is not None:
             waiting = [(d["_id"], d["since"]) for d in await self.waiting.find({}) if d.get("since")]
-            self.wider.load(waiting, [m for m in views if m.wider])
+            self.wider.load(waiting, [MatchView.model_validate(v) for v in docs if v.get("wider")])
         log.info(
             "index rebuilt",
             postings=len(postings),

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -135,11 +135,15 @@ class MatchEngine:
         self,
         postings: Iterable[PostingView],
         profiles: Iterable[ProfileMatchView],
-        active: Iterable[MatchView],
+        active: Iterable[MatchView | Mapping[str, Any]],
         declined: Iterable[tuple[str, str]] = (),
     ) -> None:
         """Rebuild after a restart from stored views, the active matches and the declined
-        (profile, posting) pairs; emits nothing."""
+        (profile, posting) pairs; emits nothing.
+
+        An active match may be given as its stored document (``MatchView.model_dump``): one that
+        fits the compact form is encoded straight from the dict, since validating a million
+        ``MatchView``s was most of a restart; any other is validated and loaded as a view."""
         for posting in postings:
             self._store_posting(posting)
         # one string object per seeker id, shared by every structure keyed by it (while loading)
@@ -150,7 +154,12 @@ class MatchEngine:
         for profile_id, posting_id in declined:
             self._remember_decline(canonical.get(profile_id, profile_id), posting_id)
         cards: dict[tuple[str, str], PostingSummary] = {}  # equal cards of one posting, shared
+        cached: dict[str, dict[str, Any]] = {}  # posting -> its current card, dumped
         for m in active:
+            if not isinstance(m, MatchView):
+                if self._load_stored(m, canonical, cards, cached):
+                    continue
+                m = MatchView.model_validate(m)
             if m.withdrawn_reason or m.posting_id not in self._pfeat or not self._looking(m.profile_id):
                 continue
             if self.declined(m.profile_id, m.posting_id):
@@ -163,6 +172,88 @@ class MatchEngine:
             same = pair is given and m.distance_km is not None
             self._put_emitted(sid, self._entry(m, blob if same else None, cards))
         self._touched.clear()
+
+    def _load_stored(
+        self,
+        doc: Mapping[str, Any],
+        canonical: dict[str, str],
+        cards: dict[tuple[str, str], PostingSummary],
+        cached: dict[str, dict[str, Any]],
+    ) -> bool:
+        """Load a stored active match without validating a ``MatchView``, as ``load`` would load
+        the validated view; False (nothing done) when the document does not fit the compact form
+        exactly (then the caller validates it)."""
+        try:
+            profile_id, posting_id, score, rank = (
+                doc["profile_id"],
+                doc["posting_id"],
+                doc["score"],
+                doc["rank"],
+            )
+            factors, reason, card, distance_km = (
+                doc["factors"],
+                doc["reason"],
+                doc["posting"],
+                doc["distance_km"],
+            )
+        except KeyError:
+            return False
+        if (
+            type(profile_id) is not str
+            or type(posting_id) is not str
+            or type(score) is not float
+            or type(rank) is not int
+            or type(reason) is not str
+            or type(distance_km) is not float
+            or type(card) is not dict
+            or type(factors) is not list
+            or doc.get("withdrawn_reason") is not None
+            or doc.get("wider", False) is not False
+            or doc.get("match_id") != f"{profile_id}:{posting_id}"
+        ):
+            return False
+        names: list[str] = []
+        weights: list[float] = []
+        scores: list[float] = []
+        details: list[str] = []
+        for f in factors:
+            if type(f) is not dict or len(f) != 4:
+                return False
+            name, value, weight, detail = f.get("factor"), f.get("score"), f.get("weight"), f.get("detail")
+            if type(name) is not str or type(detail) is not str:
+                return False
+            # unrounded factors take the validated path, which rounds them as _link does
+            if type(value) is not float or type(weight) is not float:
+                return False
+            if value != round(value, 4) or weight != round(weight, 4):
+                return False
+            names.append(name)
+            weights.append(weight)
+            scores.append(value)
+            details.append(detail)
+        if (
+            posting_id not in self._pfeat
+            or not self._looking(profile_id)
+            or self.declined(profile_id, posting_id)
+        ):
+            return True
+        sid = canonical.get(profile_id, profile_id)
+        pid = sys.intern(posting_id)
+        blob = self._pairs.encode_fields(
+            score, distance_km, tuple(names), tuple(weights), scores, details, reason
+        )
+        self._hold(sid, pid, blob)
+        current = self._summary(pid)
+        dumped = cached.get(pid)
+        if dumped is None:
+            dumped = cached[pid] = current.model_dump()
+        if card == dumped:
+            held = current
+        else:
+            summary = PostingSummary.model_validate(card)
+            held = cards.setdefault((pid, summary.model_dump_json()), summary)
+        self._put_emitted(sid, (pid, rank, blob, held))
+        return True
 
     def apply_posting(self, view: PostingView) -> list[MatchChange]:
         held = self.posting_view(view.id)
@@ -332,13 +423,16 @@ class MatchEngine:
     def _link(self, profile_id: str, posting_id: str, pair: PairScore) -> bytes:
         pair = self._rounded(pair)
         posting_id = sys.intern(posting_id)
-        self._weakest.pop(posting_id, None)
         blob = self._pairs.encode(pair.score, pair.distance_km, pair.factors, pair.reason)
+        self._hold(profile_id, posting_id, blob)
+        return blob
+
+    def _hold(self, profile_id: str, posting_id: str, blob: bytes) -> None:
+        self._weakest.pop(posting_id, None)
         self._lists.setdefault(profile_id, {})[posting_id] = blob
         self._holders.setdefault(posting_id, {})[profile_id] = blob
         self._reasons.pop((profile_id, posting_id), None)
         self._touched.add(profile_id)
-        return blob
 
     def _unlink(self, profile_id: str, posting_id: str, reason: str) -> None:
         self._weakest.pop(posting_id, None)

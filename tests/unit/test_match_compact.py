@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from services.match.compact import JsonPacker, PairCodec
 from services.match.engine import MatchEngine
 from services.match.scoring import load_policy
@@ -87,3 +89,64 @@ def test_loaded_views_that_do_not_fit_the_compact_form_come_back_as_loaded() -> 
         for m in b.matches_for_profile(s.id):
             assert m == loaded[(m.profile_id, m.posting_id)]
     assert sum(len(b.matches_for_profile(s.id)) for s in profiles) == len(odd)
+
+
+def test_stored_documents_load_as_their_validated_views_do() -> None:
+    """A restart encodes stored match documents without validating them: the engine must come
+    back exactly as from the views, for documents that fit the compact form and those that do not."""
+    postings, profiles = world(23, 60, 150)
+    a = MatchEngine(POLICY, year=2026)
+    for p in postings:
+        a.apply_posting(p)
+    for s in profiles:
+        a.apply_profile(s)
+    active = [m for s in profiles for m in a.matches_for_profile(s.id)]
+    assert len(active) > 40
+    views: list[MatchView] = []
+    for i, m in enumerate(active):
+        card = m.posting.model_copy(update={"open_positions": m.posting.open_positions + 1})
+        unrounded = [f.model_copy(update={"score": f.score + 1e-7}) for f in m.factors]
+        change = (
+            {},
+            {},
+            {"posting": card},
+            {"distance_km": None},
+            {"reason": "旧版说明"},
+            {"factors": unrounded},
+        )
+        views.append(m.model_copy(update=change[i % len(change)]))
+    docs = [v.model_dump(mode="json") for v in views]
+    declined = [(active[0].profile_id, active[0].posting_id)]
+    b = MatchEngine(POLICY, year=2026)
+    b.load(postings, profiles, views, declined)
+    c = MatchEngine(POLICY, year=2026)
+    c.load(postings, profiles, docs, declined)
+    assert c._lists == b._lists and c._holders == b._holders
+    for s in profiles:
+        assert c.matches_for_profile(s.id) == b.matches_for_profile(s.id)
+    assert not c.matches_for_profile(active[0].profile_id) or all(
+        m.posting_id != active[0].posting_id for m in c.matches_for_profile(active[0].profile_id)
+    )
+    for p in postings[:10]:
+        closed = p.model_copy(update={"version": p.version + 1, "status": "closed"})
+        assert c.apply_posting(closed) == b.apply_posting(closed)
+
+
+def test_stored_documents_that_fit_are_not_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    postings, profiles = world(29, 40, 100)
+    a = MatchEngine(POLICY, year=2026)
+    for p in postings:
+        a.apply_posting(p)
+    for s in profiles:
+        a.apply_profile(s)
+    active = [m for s in profiles for m in a.matches_for_profile(s.id)]
+    assert active
+    docs = [m.model_dump(mode="json") for m in active]
+
+    def refuse(*_: object, **__: object) -> MatchView:
+        raise AssertionError("a document of the compact form was validated")
+
+    monkeypatch.setattr(MatchView, "model_validate", refuse)
+    b = MatchEngine(POLICY, year=2026)
+    b.load(postings, profiles, docs)
+    assert [m for s in profiles for m in b.matches_for_profile(s.id)] == active

@@ -12,17 +12,22 @@ SEP = " · "
 
 
 def sentence(factors: list[FactorScore]) -> str:
-    by_name = {f.factor: f for f in factors}
-    parts = [by_name["distance"].detail, by_name["wage"].detail]
-    if "shift" in by_name:
-        parts.append(by_name["shift"].detail)
-    benefits = by_name.get("benefits")
-    if benefits is not None and benefits.detail != "未注明福利":
-        parts.append(benefits.detail)
-    skills = by_name.get("skills")
-    if skills is not None and skills.detail.startswith("技能对口"):
-        parts.append(skills.detail)
-    priority = by_name.get("priority")
-    if priority is not None and priority.detail != "无政策加分":
-        parts.append(priority.detail)
+    return sentence_of({f.factor: f.detail for f in factors})
+
+
+def sentence_of(details: dict[str, str]) -> str:
+    """The sentence from each factor's detail (by factor name): a restart derives it from stored
+    match documents without building their ``FactorScore``s."""
+    parts = [details["distance"], details["wage"]]
+    if "shift" in details:
+        parts.append(details["shift"])
+    benefits = details.get("benefits")
+    if benefits is not None and benefits != "未注明福利":
+        parts.append(benefits)
+    skills = details.get("skills")
+    if skills is not None and skills.startswith("技能对口"):
+        parts.append(skills)
+    priority = details.get("priority")
+    if priority is not None and priority != "无政策加分":
+        parts.append(priority)
     return SEP.join(parts)
