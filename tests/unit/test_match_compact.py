@@ -106,7 +106,7 @@ def test_stored_documents_load_as_their_validated_views_do() -> None:
     for i, m in enumerate(active):
         card = m.posting.model_copy(update={"open_positions": m.posting.open_positions + 1})
         unrounded = [f.model_copy(update={"score": f.score + 1e-7}) for f in m.factors]
-        change = (
+        change: tuple[dict[str, object], ...] = (
             {},
             {},
             {"posting": card},
