@@ -38,6 +38,7 @@ _SCORE = struct.Struct("<d")
 _WBITS = -15  # raw deflate: no header or checksum (the bytes never leave the process)
 # memLevel 2: a small compressor state is set up faster; documents of a few hundred bytes lose nothing
 _MEM_LEVEL = 2
+_TICKS_CACHED = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,9 @@ class PairCodec:
         self._strings: list[str] = []
         self._shape_ids: dict[tuple[object, ...], int] = {}
         self._shapes: list[_Shape] = []
+        # factor score -> ten-thousandths (None: not exact); rounded scores repeat across millions
+        # of pairs, so a restart looks them up; bounded, as unrounded scores need not repeat
+        self._ticks: dict[float, int | None] = {}
 
     def _string(self, text: str) -> int:
         sid = self._string_ids.get(text)
@@ -85,6 +89,15 @@ class PairCodec:
             shape = self._shape_ids[key] = len(self._shapes)
             self._shapes.append(_Shape(names, weights, ticks, short_ids, tenths, derived, struct.Struct(fmt)))
         return shape
+
+    def _score_ticks(self, score: float) -> int | None:
+        try:
+            return self._ticks[score]
+        except KeyError:
+            ticks = _exact_ticks(score, 10_000, 0x10000)
+            if len(self._ticks) < _TICKS_CACHED:
+                self._ticks[score] = ticks
+            return ticks
 
     def encode(
         self, score: float, distance_km: float | None, factors: Sequence[FactorScore], reason: str
@@ -111,7 +124,7 @@ class PairCodec:
     ) -> bytes:
         """``encode`` from the factors' columns: a restart encodes stored match documents without
         building a ``FactorScore`` per factor."""
-        ticks = [_exact_ticks(s, 10_000, 0x10000) for s in scores]
+        ticks = [self._score_ticks(s) for s in scores]
         fixed = all(t is not None for t in ticks)
         ids = [self._string(d) for d in details]
         short_ids = all(d < 0x10000 for d in ids)

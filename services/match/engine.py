@@ -155,9 +155,10 @@ class MatchEngine:
             self._remember_decline(canonical.get(profile_id, profile_id), posting_id)
         cards: dict[tuple[str, str], PostingSummary] = {}  # equal cards of one posting, shared
         cached: dict[str, dict[str, Any]] = {}  # posting -> its current card, dumped
+        exact: dict[float, bool] = {}  # factor score or weight -> already rounded to 4 digits
         for m in active:
             if not isinstance(m, MatchView):
-                if self._load_stored(m, canonical, cards, cached):
+                if self._load_stored(m, canonical, cards, cached, exact):
                     continue
                 m = MatchView.model_validate(m)
             if m.withdrawn_reason or m.posting_id not in self._pfeat or not self._looking(m.profile_id):
@@ -179,6 +180,7 @@ class MatchEngine:
         canonical: dict[str, str],
         cards: dict[tuple[str, str], PostingSummary],
         cached: dict[str, dict[str, Any]],
+        exact: dict[float, bool],
     ) -> bool:
         """Load a stored active match without validating a ``MatchView``, as ``load`` would load
         the validated view; False (nothing done) when the document does not fit the compact form
@@ -225,7 +227,13 @@ class MatchEngine:
             # unrounded factors take the validated path, which rounds them as _link does
             if type(value) is not float or type(weight) is not float:
                 return False
-            if value != round(value, 4) or weight != round(weight, 4):
+            ok = exact.get(value)
+            if ok is None:
+                ok = exact[value] = value == round(value, 4)
+            good = exact.get(weight)
+            if good is None:
+                good = exact[weight] = weight == round(weight, 4)
+            if not (ok and good):
                 return False
             names.append(name)
             weights.append(weight)
