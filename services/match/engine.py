@@ -221,19 +221,20 @@ class MatchEngine:
         for f in factors:
             if type(f) is not dict or len(f) != 4:
                 return False
-            name, value, weight, detail = f.get("factor"), f.get("score"), f.get("weight"), f.get("detail")
+            try:
+                name, value, weight, detail = f["factor"], f["score"], f["weight"], f["detail"]
+            except KeyError:
+                return False
             if type(name) is not str or type(detail) is not str:
                 return False
             # unrounded factors take the validated path, which rounds them as _link does
             if type(value) is not float or type(weight) is not float:
                 return False
-            ok = exact.get(value)
-            if ok is None:
-                ok = exact[value] = value == round(value, 4)
-            good = exact.get(weight)
-            if good is None:
-                good = exact[weight] = weight == round(weight, 4)
-            if not (ok and good):
+            if value not in exact:
+                exact[value] = value == round(value, 4)
+            if weight not in exact:
+                exact[weight] = weight == round(weight, 4)
+            if not (exact[value] and exact[weight]):
                 return False
             names.append(name)
             weights.append(weight)
