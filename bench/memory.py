@@ -18,8 +18,9 @@ cannot be reused. The child:
 3. declines: ``DECLINED_SHARE`` of the seekers have declined one posting of their county;
 4. measures VmRSS (``/proc/self/status``, after ``gc.collect()`` and ``malloc_trim``): the
    baseline, then ``MatchEngine.load`` fed the postings, profiles, active matches and declines
-   as match's ``rebuild`` feeds it (views validated from JSON-shaped data, as read from the
-   store; generated lazily, so the inputs are never all alive at once), then VmRSS again;
+   as match's ``rebuild`` feeds it (posting and profile views validated from JSON-shaped data,
+   active matches as their stored documents, freshly parsed each, as read from the store;
+   generated lazily, so the inputs are never all alive at once), then VmRSS again;
 5. reports (after − baseline) / N seekers as ``match_rss_bytes_per_seeker_<N>``, and a breakdown:
    the index's ``nbytes()`` and the deep size of each of the engine's structures.
 
