@@ -27,7 +27,7 @@ CONSUMED = {
     "profiles": ("profile.upserted", ("match", "campaign")),
     "feedback": ("feedback.replied", ("match", "campaign")),
     "matches": ("match.created", ("notify", "campaign")),
-    "contacts": ("contact.upserted", ("notify",)),
+    "contacts": ("contact.upserted", ("notify", "campaign")),  # campaign: bus manifests
     "funnel": ("funnel.hired", ("campaign", "ingest")),
     "recruitment": ("fair.invited", ("match", "notify", "campaign")),
 }
