@@ -51,7 +51,7 @@ def test_an_order_moves_from_filing_through_dispatch_to_fulfilment_seen_alike_by
             (x := http.post(f"{CAMPAIGN}/v1/orders", json=order_in, headers=EMPLOYER)).status_code == 201
             and x
         ),
-        60,
+        180,
     )
     order = r.json()
     base = f"{CAMPAIGN}/v1/orders/{order['id']}"

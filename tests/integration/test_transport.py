@@ -121,7 +121,7 @@ def test_a_plan_seats_every_confirmed_seeker_within_capacity_and_bound_and_tells
         "posting_ids": [posting_id],
     }
     # campaign hears of the posting over Kafka: the fair is refused (422) until it has
-    r = wait_for(lambda: (x := http.post(f"{CAMPAIGN}/v1/fairs", json=fair_in)).status_code == 201 and x, 60)
+    r = wait_for(lambda: (x := http.post(f"{CAMPAIGN}/v1/fairs", json=fair_in)).status_code == 201 and x, 180)
     fair_id = r.json()["id"]
     for pid in phones:
         r = http.post(f"{CAMPAIGN}/v1/fairs/{fair_id}/registrations", json={"profile_id": pid})
@@ -142,7 +142,7 @@ def test_a_plan_seats_every_confirmed_seeker_within_capacity_and_bound_and_tells
     assert r.json()["detail"][0]["loc"] == ["body", "profile_ids"]
     assert "no-such-seeker" in r.json()["detail"][0]["input"]
     # campaign hears of the seekers over Kafka: until then they are unknown (422)
-    r = wait_for(lambda: (x := http.put(url, json=body)).status_code in (200, 201) and x, 60)
+    r = wait_for(lambda: (x := http.put(url, json=body)).status_code in (200, 201) and x, 180)
     plan = r.json()
     assert http.put(url, json=body).json() == plan  # submitted again: the same plan, same version
 
@@ -169,7 +169,7 @@ def test_a_plan_seats_every_confirmed_seeker_within_capacity_and_bound_and_tells
         phones_shown = [row[5] for rows in list(sheets.values())[1:] for row in rows[3:-1]]
         return sheets if "未登记" not in phones_shown else None  # contacts arrive over Kafka
 
-    sheets = wait_for(manifest, 60)
+    sheets = wait_for(manifest, 180)
     assert list(sheets) == ["汇总", *[f"{b['bus']}号车" for b in plan["buses"]]]
     for b in plan["buses"]:
         rows = sheets[f"{b['bus']}号车"]
@@ -211,7 +211,7 @@ def test_a_plan_seats_every_confirmed_seeker_within_capacity_and_bound_and_tells
                 and f" {later[p]} " in found[0]["reason"]
                 and found
             ),
-            timeout=60,
+            timeout=180,
         )
         assert len(items) == 1, (pid, items)
         r = http.get(f"{NOTIFY}/v1/deliveries", params={"profile_id": pid})
@@ -231,6 +231,6 @@ def test_a_plan_seats_every_confirmed_seeker_within_capacity_and_bound_and_tells
     r = http.put(url, json=body | {"departs_at": "07:00", "profile_ids": sorted(phones)[1:]})
     assert r.status_code == 200 and r.json()["version"] == 3, r.text
     assert dropped not in [p for b in r.json()["buses"] for s in b["stops"] for p in s["seekers"]]
-    wait_for(lambda: not [i for i in inbox(http, dropped) if i["posting_id"] == item_id], timeout=60)
+    wait_for(lambda: not [i for i in inbox(http, dropped) if i["posting_id"] == item_id], timeout=180)
     withdrawn = [i for i in inbox(http, dropped, include_withdrawn=True) if i["posting_id"] == item_id]
     assert [(i["status"], i["withdrawn_reason"]) for i in withdrawn] == [("withdrawn", "乘车安排已取消")]
