@@ -293,3 +293,19 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.2) -> Any:
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backlog: leaves a backlog behind it; runs after the other tests")
+    config.addinivalue_line("markers", "latency: checks a time bound (within 10 s); runs before the others")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``latency`` (the pipeline's "within 10 s") run first and ``backlog`` (the
+    large import) last: on the SQLite-backed containers every scan reads the whole collection, so
+    the collections the other tests fill and the events they leave would be in the bound."""
+
+    def rank(item: pytest.Item) -> int:
+        return 0 if item.get_closest_marker("latency") else 2 if item.get_closest_marker("backlog") else 1
+
+    items.sort(key=rank)
