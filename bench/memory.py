@@ -160,12 +160,11 @@ def child(n_seekers: int, seed: int) -> dict[str, Any]:
         profile_id,
         profile_view,
     )
-    from services.match.engine import DIGITS, MatchEngine
+    from services.match.engine import DIGITS, MatchEngine, posting_summary
     from services.match.scoring import load_policy, score_features
     from services.match.scoring.features import posting_features, profile_features
     from services.match.settings import MatchSettings
-    from shared import places
-    from shared.events import MatchView, PostingSummary, PostingView, ProfileMatchView
+    from shared.events import MatchView, PostingView, ProfileMatchView
 
     t0 = time.perf_counter()
     policy = load_policy(MatchSettings().policy_path)
@@ -198,18 +197,7 @@ def child(n_seekers: int, seed: int) -> dict[str, Any]:
             pair = score_features(candidates[k][1], feat, policy, year=CAMPAIGN_YEAR)
             if pair is None or pair.score < policy.threshold:
                 continue
-            summary = PostingSummary(
-                title=view.title,
-                employer=view.employer.name,
-                wage_min=view.wage.min,
-                wage_max=view.wage.max,
-                shift=view.shift,
-                benefits=list(view.benefits),
-                place=places.label(view.location.adcode),
-                address=view.location.address,
-                open_positions=feat.open_positions,
-                employer_code=view.employer.credit_code,
-            )
+            summary = posting_summary(view)
             factors = [
                 f.model_copy(update={"score": round(f.score, 4), "weight": round(f.weight, 4)})
                 for f in pair.factors

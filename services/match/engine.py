@@ -60,6 +60,22 @@ REASON_DECLINED = "求职者不感兴趣"
 DIGITS = 6  # scores are rounded here, so a reloaded engine decides exactly as a running one
 
 
+def posting_summary(view: PostingView) -> PostingSummary:
+    """The posting card a match event carries: what a seeker reads, no more."""
+    return PostingSummary(
+        title=view.title,
+        employer=view.employer.name,
+        wage_min=view.wage.min,
+        wage_max=view.wage.max,
+        shift=view.shift,
+        benefits=list(view.benefits),
+        place=places.label(view.location.adcode),
+        address=view.location.address,
+        open_positions=max(0, view.headcount - view.filled),
+        employer_code=view.employer.credit_code,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class MatchChange:
     kind: ChangeKind
@@ -573,18 +589,7 @@ class MatchEngine:
     def _make_summary(self, posting_id: str) -> PostingSummary:
         view = self.posting_view(posting_id)
         assert view is not None, posting_id
-        return PostingSummary(
-            title=view.title,
-            employer=view.employer.name,
-            wage_min=view.wage.min,
-            wage_max=view.wage.max,
-            shift=view.shift,
-            benefits=list(view.benefits),
-            place=places.label(view.location.adcode),
-            address=view.location.address,
-            open_positions=max(0, view.headcount - view.filled),
-            employer_code=view.employer.credit_code,
-        )
+        return posting_summary(view)
 
     def _view(self, profile_id: str, posting_id: str, pair: bytes, rank: int) -> MatchView:
         return self._restore(profile_id, posting_id, rank, pair, self._summary(posting_id))
