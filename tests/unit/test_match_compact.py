@@ -11,7 +11,7 @@ from services.match.compact import JsonPacker, PairCodec
 from services.match.engine import MatchEngine
 from services.match.scoring import load_policy
 from services.match.scoring.explain import sentence
-from shared.events import FactorScore, MatchView
+from shared.events import FactorScore, MatchView, PostingView, ProfileMatchView
 from tests.unit.match_fixtures import world
 
 POLICY = load_policy()
@@ -61,27 +61,32 @@ def test_json_packer_round_trips() -> None:
     assert len(packer.pack(doc)) < len(doc)
 
 
+def _active(postings: list[PostingView], profiles: list[ProfileMatchView]) -> list[MatchView]:
+    """The active matches of an engine that applied every posting, then every seeker."""
+    engine = MatchEngine(POLICY, year=2026)
+    for p in postings:
+        engine.apply_posting(p)
+    for s in profiles:
+        engine.apply_profile(s)
+    return [m for s in profiles for m in engine.matches_for_profile(s.id)]
+
+
+def _misfits(m: MatchView) -> tuple[dict[str, object], ...]:
+    """Changes that keep a stored match out of the compact form: another card, no distance,
+    a reason of an older version, unrounded factors."""
+    card = m.posting.model_copy(update={"open_positions": m.posting.open_positions + 1})
+    unrounded = [f.model_copy(update={"score": f.score + 1e-7}) for f in m.factors]
+    return ({"posting": card}, {"distance_km": None}, {"reason": "旧版说明"}, {"factors": unrounded})
+
+
 def test_loaded_views_that_do_not_fit_the_compact_form_come_back_as_loaded() -> None:
     postings, profiles = world(21, 60, 150)
-    a = MatchEngine(POLICY, year=2026)
-    for p in postings:
-        a.apply_posting(p)
-    for s in profiles:
-        a.apply_profile(s)
-    active = [m for s in profiles for m in a.matches_for_profile(s.id)]
+    active = _active(postings, profiles)
     assert len(active) > 40
     odd: list[MatchView] = []
     for i, m in enumerate(active):
-        card = m.posting.model_copy(update={"open_positions": m.posting.open_positions + 1})
-        unrounded = [f.model_copy(update={"score": f.score + 1e-7}) for f in m.factors]
-        change = (
-            {"posting": card},
-            {"distance_km": None},
-            {"reason": "旧版说明"},
-            {"factors": unrounded},
-            {"factors": m.factors[:1]},
-        )[i % 5]
-        odd.append(m.model_copy(update=change))
+        changes = (*_misfits(m), {"factors": m.factors[:1]})
+        odd.append(m.model_copy(update=changes[i % len(changes)]))
     b = MatchEngine(POLICY, year=2026)
     b.load(postings, profiles, odd)
     loaded = {(m.profile_id, m.posting_id): m for m in odd}
@@ -95,25 +100,11 @@ def test_stored_documents_load_as_their_validated_views_do() -> None:
     """A restart encodes stored match documents without validating them: the engine must come
     back exactly as from the views, for documents that fit the compact form and those that do not."""
     postings, profiles = world(23, 60, 150)
-    a = MatchEngine(POLICY, year=2026)
-    for p in postings:
-        a.apply_posting(p)
-    for s in profiles:
-        a.apply_profile(s)
-    active = [m for s in profiles for m in a.matches_for_profile(s.id)]
+    active = _active(postings, profiles)
     assert len(active) > 40
     views: list[MatchView] = []
     for i, m in enumerate(active):
-        card = m.posting.model_copy(update={"open_positions": m.posting.open_positions + 1})
-        unrounded = [f.model_copy(update={"score": f.score + 1e-7}) for f in m.factors]
-        change: tuple[dict[str, object], ...] = (
-            {},
-            {},
-            {"posting": card},
-            {"distance_km": None},
-            {"reason": "旧版说明"},
-            {"factors": unrounded},
-        )
+        change: tuple[dict[str, object], ...] = ({}, {}, *_misfits(m))
         views.append(m.model_copy(update=change[i % len(change)]))
     docs = [v.model_dump(mode="json") for v in views]
     declined = [(active[0].profile_id, active[0].posting_id)]
@@ -134,12 +125,7 @@ def test_stored_documents_load_as_their_validated_views_do() -> None:
 
 def test_stored_documents_that_fit_are_not_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     postings, profiles = world(29, 40, 100)
-    a = MatchEngine(POLICY, year=2026)
-    for p in postings:
-        a.apply_posting(p)
-    for s in profiles:
-        a.apply_profile(s)
-    active = [m for s in profiles for m in a.matches_for_profile(s.id)]
+    active = _active(postings, profiles)
     assert active
     docs = [m.model_dump(mode="json") for m in active]
 
