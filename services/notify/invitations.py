@@ -50,22 +50,45 @@ def as_match(invitation: FairInvitation, tz: ZoneInfo) -> MatchView:
     where = invitation.link or SEP.join(p for p in (invitation.place, invitation.address) if p)
     fits = "、".join(invitation.postings[:3]) + ("等" if len(invitation.postings) > 3 else "")
     reason = SEP.join(p for p in (when_text(invitation.starts_at, tz), where, f"适合您的岗位：{fits}") if p)
+    return notice_view(
+        invitation.profile_id,
+        fair_posting_id(invitation.fair_id),
+        reason,
+        title=invitation.title,
+        employer=KIND_LABELS.get(invitation.kind, "招聘会"),
+        place=invitation.place,
+        address=invitation.address,
+    )
+
+
+def notice_view(
+    profile_id: str,
+    item_id: str,
+    reason: str,
+    *,
+    title: str,
+    employer: str,
+    place: str,
+    address: str | None = None,
+) -> MatchView:
+    """A notice (fair invitation, bus seat) in the shape the inbox and the worker read: an item
+    with no score, factors or wage, its text in ``reason``."""
     return MatchView(
-        match_id=d.recommendation_id(invitation.profile_id, fair_posting_id(invitation.fair_id)),
-        profile_id=invitation.profile_id,
-        posting_id=fair_posting_id(invitation.fair_id),
+        match_id=d.recommendation_id(profile_id, item_id),
+        profile_id=profile_id,
+        posting_id=item_id,
         score=0.0,
         rank=0,
         factors=[],
         reason=reason,
         posting=PostingSummary(
-            title=invitation.title,
-            employer=KIND_LABELS.get(invitation.kind, "招聘会"),
+            title=title,
+            employer=employer,
             wage_min=0,
             wage_max=0,
             shift=Shift.day,
-            place=invitation.place,
-            address=invitation.address,
+            place=place,
+            address=address,
         ),
     )
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from services.notify import documents as d
 from services.notify.consumer import NotifyHandler
-from services.notify.invitations import SEP, when_text
+from services.notify.invitations import SEP, notice_view, when_text
 from services.notify.render import PREFIX, fit_notice
 from shared.consume import EventRouter, Routes
 from shared.events import (
@@ -46,22 +46,13 @@ def as_match(notice: TransportNotice, tz: ZoneInfo) -> MatchView:
     reason = SEP.join(
         (when_text(notice.pickup_at, tz), notice.point, f"{notice.bus}号车", f"前往{notice.destination}")
     )
-    return MatchView(
-        match_id=d.recommendation_id(notice.profile_id, transport_posting_id(notice.plan_id)),
-        profile_id=notice.profile_id,
-        posting_id=transport_posting_id(notice.plan_id),
-        score=0.0,
-        rank=0,
-        factors=[],
-        reason=reason,
-        posting=PostingSummary(
-            title=notice.title,
-            employer=notice.destination,
-            wage_min=0,
-            wage_max=0,
-            shift=Shift.day,
-            place=notice.point,
-        ),
+    return notice_view(
+        notice.profile_id,
+        transport_posting_id(notice.plan_id),
+        reason,
+        title=notice.title,
+        employer=notice.destination,
+        place=notice.point,
     )
 
 
