@@ -22,7 +22,15 @@ A document is cleared only if it did not move since it was read (the source's gu
 version); otherwise the next round republishes it along with the newer events (duplicates are
 harmless, loss is not).
 
-A round takes its documents together: the kicked ones are read in one query, the events of all
+A writer that holds the document exactly as it stored it (a creation: the document it inserted)
+hands it over with the kick, and the round publishes from it without reading it back: on FerretDB
+each read is a command whose cost (CPU in FerretDB, not the round trip) bounds the whole
+pipeline's rate, and that read was one of a handful per profile. The clear is still guarded, so
+a document that moved after it was handed over stays pending; the writer of the newer version
+kicked again (the relay keeps the last hand-over per id, and a kick without a document drops
+it), and a failed clear schedules a sweep as well.
+
+A round takes its documents together: the kicked ones not handed over are read in one query, the events of all
 of them go out in one publish (in document order, so each entity's events keep theirs), and
 only then are the documents cleared, a few at a time (each clear is its own guarded update of
 one document, so they need not wait on each other; ``gather_writes`` bounds how many are in
@@ -38,7 +46,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from shared.bus.base import Publisher
 from shared.events import Event, Tombstone, to_record
@@ -47,6 +55,16 @@ from shared.metrics import EVENTS_PUBLISHED, STAGE_SECONDS
 from shared.store.base import Collection, Doc, Sort, Where, gather_writes, get_many
 
 log = get_logger("outbox")
+
+
+class WriteHook(Protocol):
+    """What a repository calls after each write with events: the relay's ``kick``."""
+
+    def __call__(self, collection: str, id: str, doc: Doc | None = None, /) -> None: ...
+
+
+def no_hook(collection: str, id: str, doc: Doc | None = None, /) -> None:
+    """The hook of a repository without a relay (tests, tools)."""
 
 
 def now_iso() -> str:
@@ -110,7 +128,7 @@ class OutboxRelay:
         self._max_backoff_s = max_backoff_s
         self._batch = batch
         self._kicked = asyncio.Event()
-        self._hot: dict[str, set[str]] = {}
+        self._hot: dict[str, dict[str, Doc | None]] = {}
         self._sweep_due = True
         self._last_sweep = 0.0
         self._stopping = asyncio.Event()
@@ -123,10 +141,13 @@ class OutboxRelay:
         self.last_success_at: str | None = None
         self.backoff_s = 0.0
 
-    def kick(self, collection: str | None = None, id: str | None = None) -> None:
-        """Ask for a round now (cheap; call it right after a write, naming what was written)."""
+    def kick(self, collection: str | None = None, id: str | None = None, doc: Doc | None = None) -> None:
+        """Ask for a round now (cheap; call it right after a write, naming what was written).
+
+        ``doc``: the document exactly as the write stored it, when the writer knows it (see the
+        module's docstring); otherwise the round reads it back."""
         if collection is not None and id is not None and collection in self._sources:
-            self._hot.setdefault(collection, set()).add(id)
+            self._hot.setdefault(collection, {})[id] = doc
         else:
             self._sweep_due = True
         self._kicked.set()
@@ -206,11 +227,17 @@ class OutboxRelay:
             hot, self._hot = self._hot, {}
             total = 0
             try:
-                for name, ids in hot.items():
+                for name, handed in hot.items():
                     src = self._sources[name]
-                    docs = _ordered(await get_many(src.collection, sorted(ids)), src.order)
+                    unread = sorted(id for id, doc in handed.items() if doc is None)
+                    read = await get_many(src.collection, unread)
+                    given = [doc for doc in handed.values() if doc is not None]
+                    docs = _ordered([*given, *read], src.order)
                     pending = [doc for doc in docs if _matches(doc, src.pending)]
-                    total += (await self._publish_and_clear_many(src, pending))[0]
+                    published, cleared = await self._publish_and_clear_many(src, pending)
+                    total += published
+                    if cleared < len(pending):
+                        self._sweep_due = True  # one moved meanwhile: the sweep makes sure of it
             except Exception:
                 self._sweep_due = True  # the sweep finds whatever this round left pending
                 raise

@@ -15,6 +15,9 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from prometheus_client import Counter, Gauge
 
+from shared.outbox import WriteHook
+from shared.store.base import Doc
+
 WRITES = Counter(
     "chunfeng_ingest_writes_total",
     "Accepted changes of postings and profiles (create, update, status, delete), each with its events",
@@ -25,12 +28,12 @@ OUTBOX_PENDING = Gauge(
 )
 
 
-def counting_writes(on_write: Callable[[str, str], None]) -> Callable[[str, str], None]:
+def counting_writes(on_write: WriteHook) -> WriteHook:
     """Wrap the repositories' after-write hook (the relay's kick) so each accepted write counts."""
 
-    def hook(collection: str, id: str) -> None:
+    def hook(collection: str, id: str, doc: Doc | None = None, /) -> None:
         WRITES.labels(collection).inc()
-        on_write(collection, id)
+        on_write(collection, id, doc)
 
     return hook
 

@@ -29,6 +29,7 @@ from services.ingest.documents import (
 )
 from shared.events import tombstones
 from shared.logging import get_logger
+from shared.outbox import WriteHook, no_hook
 from shared.store.base import Collection, Doc, Store
 
 log = get_logger("ingest.repository")
@@ -53,9 +54,7 @@ class Forbidden(PermissionError):
 
 
 class Repository:
-    def __init__(
-        self, store: Store, kind: Kind, on_write: Callable[[str, str], None] = lambda _c, _i: None
-    ) -> None:
+    def __init__(self, store: Store, kind: Kind, on_write: WriteHook = no_hook) -> None:
         self.kind = kind
         self.col: Collection = store.collection(kind.collection)
         self._migrations: Collection = store.collection("migrations")
@@ -113,7 +112,7 @@ class Repository:
         if not await self.col.insert(doc):  # a uuid collision: practically impossible
             raise Conflict("id already exists")
         log.info(f"{self.kind.name} created", id=doc["_id"], version=1)
-        self._on_write(self.kind.collection, doc["_id"])
+        self._on_write(self.kind.collection, doc["_id"], doc)
         return public(doc)
 
     async def create_many(self, models: Sequence[BaseModel]) -> list[dict[str, Any] | None]:
@@ -128,7 +127,7 @@ class Repository:
         out: list[dict[str, Any] | None] = []
         for doc, new in zip(docs, inserted, strict=True):
             if new:
-                self._on_write(self.kind.collection, doc["_id"])
+                self._on_write(self.kind.collection, doc["_id"], doc)
             out.append(public(doc) if new else None)
         if docs:
             log.info(f"{self.kind.name}s created", count=sum(inserted), version=1)

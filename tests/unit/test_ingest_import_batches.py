@@ -58,7 +58,13 @@ class CountingStore(MemoryStore):
 async def test_new_rows_of_an_upload_go_in_one_insert_each_with_its_events() -> None:
     store = CountingStore()
     kicked: list[str] = []
-    repo = Repository(store, PROFILE, on_write=lambda _c, id: kicked.append(id))
+    handed: dict[str, Doc | None] = {}
+
+    def on_write(_c: str, id: str, doc: Doc | None = None, /) -> None:
+        kicked.append(id)
+        handed[id] = doc
+
+    repo = Repository(store, PROFILE, on_write=on_write)
     rows = [f"求职者{i},1390000{i:04d},,1990,422801" for i in range(30)]
     report = await apply_rows(repo, parse_sheet("profile", read_sheet(sheet(*rows, "坏行,123,,1990,422801"))))
     assert (report["created"], report["rejected"]) == (30, 1)
@@ -69,6 +75,7 @@ async def test_new_rows_of_an_upload_go_in_one_insert_each_with_its_events() -> 
         doc = await store.profiles.get(pid)
         assert doc is not None and doc["outbox_pending"]
         assert [e["type"] for e in doc["outbox"]] == ["profile.upserted", "contact.upserted"]
+        assert handed[pid] == doc  # handed to the relay as stored: it need not read it back
     again = await apply_rows(repo, parse_sheet("profile", read_sheet(sheet(*rows))))
     assert (again["created"], again["updated"]) == (0, 30)  # found, identical: nothing written
     assert [r["id"] for r in again["rows"]] == ids

@@ -270,3 +270,43 @@ async def test_a_sweep_yields_to_kicked_documents_after_its_batch_and_a_full_flu
     assert doc is not None and not doc["outbox_pending"]
     assert await relay.flush() == 3 * 2  # the rest, in batches, without stopping
     assert await relay.pending() == {"postings": 0, "profiles": 0}
+
+
+async def test_a_created_document_is_handed_to_the_relay_and_published_without_reading_it_back(
+    store: MemoryStore, publisher: FakePublisher, relay: OutboxRelay
+) -> None:
+    profiles = Repository(store, PROFILE, on_write=relay.kick)
+    created = [
+        await profiles.create(PROFILE_IN.model_copy(update={"phone": f"1371234567{i}"})) for i in range(3)
+    ]
+    col = store.collection("profiles")
+    reads: list[str] = []
+    original = col.get
+
+    async def counting(id: str) -> dict[str, object] | None:
+        reads.append(id)
+        return await original(id)
+
+    col.get = counting  # type: ignore[method-assign]
+    assert await relay.flush_hot() == 3 * 2
+    assert reads == []  # each was handed over as stored
+    assert [key for _, key, _ in publisher.records] == [c["id"] for c in created for _ in range(2)]
+    assert await relay.pending() == {"postings": 0, "profiles": 0}
+
+
+async def test_a_document_changed_after_it_was_handed_over_stays_pending_and_is_published_again(
+    store: MemoryStore, publisher: FakePublisher, relay: OutboxRelay
+) -> None:
+    """The writer of the newer version may be another process, whose kick this relay never sees:
+    the guarded clear fails, and the sweep it schedules publishes the newer events."""
+    relay._sweep_due = False  # as after the start-up sweep
+    created = await Repository(store, POSTING, on_write=relay.kick).create(POSTING_IN)
+    other = Repository(store, POSTING)  # another process: no kick here
+    await other.set_status(created["id"], "closed")
+    assert await relay.flush_hot() == 1  # the stale hand-over: its event goes out ...
+    assert await relay.pending() == {"postings": 1, "profiles": 0}  # ... but the document stays
+    assert relay._sweep_due
+    await relay.flush()
+    types = [e.type for _, _, e in publisher.records]
+    assert types == ["posting.upserted", "posting.upserted", "posting.closed"]
+    assert await relay.pending() == {"postings": 0, "profiles": 0}

@@ -4,7 +4,6 @@ and its ``fair.announced``/``fair.updated`` event are one single-document write.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +11,7 @@ from services.campaign.documents import entry_event, iso, outbox_entry
 from services.campaign.fairs.models import FairIn, RecordKind
 from shared.events import Event, FairAnnounced, FairInvitation, FairUpdated, FairView
 from shared.logging import get_logger
-from shared.outbox import OutboxSource
+from shared.outbox import OutboxSource, WriteHook, no_hook
 from shared.store.base import Collection, Doc, Store, Where
 
 log = get_logger("campaign.fairs")
@@ -51,7 +50,7 @@ def fairs_outbox(store: Store) -> OutboxSource:
 
 
 class FairRepository:
-    def __init__(self, store: Store, on_write: Callable[[str, str], None] = lambda _c, _i: None) -> None:
+    def __init__(self, store: Store, on_write: WriteHook = no_hook) -> None:
         self.fairs: Collection = store.collection(FAIRS)
         self.invitations: Collection = store.collection(INVITATIONS)
         self.records: Collection = store.collection(RECORDS)

@@ -9,7 +9,6 @@ fairs' are (FerretDB 1.x has no multi-document transactions); the shared relay p
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +22,7 @@ from shared.events import (
     TransportReleased,
     transport_event_id,
 )
-from shared.outbox import OutboxSource
+from shared.outbox import OutboxSource, WriteHook, no_hook
 from shared.store.base import Collection, Doc, Store, Where
 
 PLANS = "transport_plans"
@@ -120,7 +119,7 @@ def plans_outbox(store: Store) -> OutboxSource:
 
 
 class PlanRepository:
-    def __init__(self, store: Store, on_write: Callable[[str, str], None] = lambda _c, _i: None) -> None:
+    def __init__(self, store: Store, on_write: WriteHook = no_hook) -> None:
         self.plans: Collection = store.collection(PLANS)
         self.pairs: Collection = store.collection(PAIRS)
         self.records: Collection = store.collection(FAIR_RECORDS)
