@@ -12,11 +12,12 @@ loses the free text officials wrote about her.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from services.campaign import documents as d
-from services.campaign.repository import SYSTEM, Actor, FunnelRepository, IllegalStep
+from services.campaign.repository import SYSTEM, Actor, FunnelRepository, IllegalStep, Recommended
 from shared.bus.base import Bus
 from shared.consume import BatchRoutes, ConsumerLoop, EventRouter, Routes
 from shared.events import (
@@ -56,10 +57,28 @@ class CampaignHandler(EventRouter):
             routes[cls] = self._on_funnel
         return routes  # type: ignore[return-value]
 
+    def batch_routes(self) -> BatchRoutes:
+        """Runs of recommendations and of funnel events, each in one write where it can be
+        (``FunnelRepository.recommend_new``, the facts in one insert): per profile, match sends
+        a few recommendations, and each funnel step comes back here as a fact."""
+        batches: dict[type[Event], object] = {MatchCreated: self._on_matches, MatchUpdated: self._on_matches}
+        for cls in FUNNEL_EVENTS.values():
+            batches[cls] = self._on_funnels
+        return batches  # type: ignore[return-value]
+
     async def _on_match(self, event: MatchCreated | MatchUpdated) -> None:
         m = event.payload
-        context = {"employer_code": m.posting.employer_code, "employer_name": m.posting.employer}
-        await self._step(m.profile_id, m.posting_id, "recommended", event, context=context)
+        await self._step(m.profile_id, m.posting_id, "recommended", event, context=_context(event))
+
+    async def _on_matches(self, events: Sequence[MatchCreated | MatchUpdated]) -> None:
+        items = [
+            Recommended(e.payload.profile_id, e.payload.posting_id, e.occurred_at, _context(e))
+            for e in events
+        ]
+        created = await self.repo.recommend_new(items)
+        for event, new in zip(events, created, strict=True):
+            if not new:  # the pair exists (or came twice): the state machine decides on it
+                await self._on_match(event)
 
     async def _on_withdrawn(self, event: MatchWithdrawn) -> None:
         await self.repo.note_withdrawn(
@@ -116,6 +135,15 @@ class CampaignHandler(EventRouter):
         await self.repo.forget_remarks(event.payload.id)
 
     async def _on_funnel(self, event: Event) -> None:
+        await self._pair_of_view(event)
+        await self.repo.facts.insert(d.fact_doc(event.event_id, event.payload))  # type: ignore[attr-defined]
+
+    async def _on_funnels(self, events: Sequence[Event]) -> None:
+        for event in events:
+            await self._pair_of_view(event)
+        await self.repo.facts.insert_many([d.fact_doc(e.event_id, e.payload) for e in events])  # type: ignore[attr-defined]
+
+    async def _pair_of_view(self, event: Event) -> None:
         step: FunnelStep = event.payload  # type: ignore[attr-defined]
         if event.producer != "campaign" and step.step == "viewed":
             # The seeker's own look, seen and published by notify: the pair records it too (so
@@ -130,7 +158,12 @@ class CampaignHandler(EventRouter):
                 announce=False,
                 actor=Actor(step.by, step.role),
             )
-        await self.repo.facts.insert(d.fact_doc(event.event_id, step))
+
+
+def _context(event: MatchCreated | MatchUpdated) -> dict[str, Any]:
+    """What a recommendation says of its employer, for a pair whose posting campaign has not seen."""
+    posting = event.payload.posting
+    return {"employer_code": posting.employer_code, "employer_name": posting.employer}
 
 
 def make_consumer_loop(
@@ -144,6 +177,7 @@ def make_consumer_loop(
     """``extra``: routes of campaign's other parts (the fairs' invitation counter, the seekers'
     homes and masked contacts for the buses); ``extra_batches``: their batch handlers."""
     routes = {**handler.routes(), **(extra or {})}
+    batches = {**handler.batch_routes(), **(extra_batches or {})}
     return ConsumerLoop(
-        bus, group_id=group_id, routes=routes, batch_routes=extra_batches, client_id="campaign-consumer"
+        bus, group_id=group_id, routes=routes, batch_routes=batches, client_id="campaign-consumer"
     )

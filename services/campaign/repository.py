@@ -8,7 +8,7 @@ an illegal step raises ``IllegalStep`` with the reason and writes nothing either
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,8 @@ from services.campaign import documents as d
 from services.campaign.funnel import decide
 from shared.events import FunnelStep, funnel_event
 from shared.logging import get_logger
-from shared.store.base import Collection, Doc, Store
+from shared.outbox import WriteHook, no_hook
+from shared.store.base import Collection, Doc, Store, get_many
 
 log = get_logger("campaign.repository")
 
@@ -52,7 +53,7 @@ class StepResult:
 
 
 class FunnelRepository:
-    def __init__(self, store: Store, on_write: Callable[[str, str], None] = lambda _c, _i: None) -> None:
+    def __init__(self, store: Store, on_write: WriteHook = no_hook) -> None:
         self.pairs: Collection = store.collection(d.PAIRS)
         self.postings: Collection = store.collection(d.POSTINGS)
         self.facts: Collection = store.collection(d.FACTS)
@@ -101,51 +102,23 @@ class FunnelRepository:
                 raise IllegalStep(decision.reason)
             if decision.outcome == "repeat" and followup is None:
                 return StepResult(doc, accepted=False)
-            fields: dict[str, Any] = {"updated_at": d.iso(at)}
-            push: dict[str, Any] = {}
-            if decision.outcome == "accept":
-                fields[f"steps.{step}"] = {
-                    "at": d.iso(at),
-                    "by": actor.id,
-                    "role": actor.role,
-                    "reason": reason,
-                }
-                if step == "hired":
-                    fields["followups"] = d.followups_for(at)
-            if decision.outcome == "accept" and announce:
-                payload = FunnelStep(
-                    profile_id=profile_id,
-                    posting_id=posting_id,
-                    step=step,  # type: ignore[arg-type]
-                    at=at,
-                    by=actor.id,
-                    role=actor.role,
-                    employer_code=doc.get("employer_code"),
-                    employer_name=doc.get("employer_name"),
-                    county=doc.get("county"),
-                    key_enterprise=bool(doc.get("key_enterprise")),
-                    reason=reason,
-                )
-                fields["outbox_pending"] = True
-                push["outbox"] = {"$each": [d.outbox_entry(funnel_event(payload))]}
-            if followup is not None:
-                days, outcome = followup
-                fields[f"followups.{days}.outcome"] = outcome
+            fields, push = _step_write(
+                doc, step, decision.outcome == "accept", at, actor, reason, followup, announce
+            )
             if fresh:
-                new = {**doc, "version": 1, "outbox": push.get("outbox", {}).get("$each", [])}
-                for key, value in fields.items():
-                    _set_path(new, key, value)
+                new = _fresh_pair(doc, fields, push)
                 if not await self.pairs.insert(new):
                     continue  # created meanwhile: decide again on the stored one
                 written = new
+                self._on_write(d.PAIRS, pid, new)
             else:
                 if not await self.pairs.update(
                     pid, set=fields, inc={"version": 1}, push=push or None, where={"version": doc["version"]}
                 ):
                     continue
                 written = await self.pairs.get(pid) or doc
+                self._on_write(d.PAIRS, pid)
             log.info("funnel step", pair=pid, step=step, accepted=decision.outcome == "accept")
-            self._on_write(d.PAIRS, pid)
             return StepResult(written, accepted=decision.outcome == "accept")
         raise Conflict(f"pair {pid} is being changed concurrently; retry")
 
@@ -176,11 +149,45 @@ class FunnelRepository:
             if fact.get("reason"):
                 await self.facts.update(fact["_id"], set={"reason": None})
 
+    async def recommend_new(self, items: Sequence[Recommended]) -> list[bool]:
+        """Pairs that start with these recommendations, created in one insert; per item whether
+        it was created here (False: the pair exists, or appears twice — ``take`` decides those).
+
+        Why not ``take`` each: a profile's recommendations arrive as a run of match events, and
+        ``take`` reads the pair and its posting before it inserts, three commands per pair where
+        FerretDB's CPU per command bounds the pipeline. Almost every pair is new, so it is
+        inserted as ``take`` would have written it (the same state machine, the same funnel
+        event); its postings are read once per distinct posting; and a pair that already exists
+        fails its insert alone (the id is the idempotency) and goes the careful way.
+        """
+        if not items:
+            return []
+        postings = {
+            p["_id"]: p for p in await get_many(self.postings, sorted({item.posting_id for item in items}))
+        }
+        docs: list[Doc] = []
+        for item in items:
+            doc = {**d.new_pair(item.profile_id, item.posting_id, now=item.at), **item.context}
+            _fill(doc, postings.get(item.posting_id))
+            decision = decide(d.taken(doc), "recommended", item.at)
+            if decision.outcome != "accept":  # not for a fresh pair; ``take`` reports it
+                docs.append({"_id": None})
+                continue
+            fields, push = _step_write(doc, "recommended", True, item.at, SYSTEM, None, None, True)
+            docs.append(_fresh_pair(doc, fields, push))
+        fresh = [doc for doc in docs if doc["_id"] is not None]
+        inserted = iter(await self.pairs.insert_many(fresh))
+        created: list[bool] = []
+        for doc in docs:
+            new = doc["_id"] is not None and next(inserted)
+            if new:
+                log.info("funnel step", pair=doc["_id"], step="recommended", accepted=True)
+                self._on_write(d.PAIRS, doc["_id"], doc)
+            created.append(new)
+        return created
+
     async def _fill_posting(self, doc: Doc) -> None:
-        posting = await self.postings.get(doc["posting_id"])
-        if posting is not None:
-            for key in ("employer_code", "employer_name", "county", "key_enterprise"):
-                doc[key] = posting.get(key)
+        _fill(doc, await self.postings.get(doc["posting_id"]))
 
     async def upsert_posting(self, posting: Doc) -> None:
         """Keep the newest version of a posting; fill in pairs that were created before it arrived."""
@@ -195,6 +202,70 @@ class FunnelRepository:
                 pair["_id"],
                 set={k: posting[k] for k in ("employer_code", "employer_name", "county", "key_enterprise")},
             )
+
+
+@dataclass(frozen=True, slots=True)
+class Recommended:
+    """A recommendation as ``recommend_new`` takes it (from a match event)."""
+
+    profile_id: str
+    posting_id: str
+    at: datetime
+    context: dict[str, Any]
+
+
+def _fill(doc: Doc, posting: Doc | None) -> None:
+    """A pair takes its posting's employer and county (the circular counts by them)."""
+    if posting is not None:
+        for key in ("employer_code", "employer_name", "county", "key_enterprise"):
+            doc[key] = posting.get(key)
+
+
+def _step_write(
+    doc: Doc,
+    step: str,
+    accepted: bool,
+    at: datetime,
+    actor: Actor,
+    reason: str | None,
+    followup: tuple[str, dict[str, Any]] | None,
+    announce: bool,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields to set and the outbox entry to push for a step decided on ``doc``."""
+    fields: dict[str, Any] = {"updated_at": d.iso(at)}
+    push: dict[str, Any] = {}
+    if accepted:
+        fields[f"steps.{step}"] = {"at": d.iso(at), "by": actor.id, "role": actor.role, "reason": reason}
+        if step == "hired":
+            fields["followups"] = d.followups_for(at)
+    if accepted and announce:
+        payload = FunnelStep(
+            profile_id=doc["profile_id"],
+            posting_id=doc["posting_id"],
+            step=step,  # type: ignore[arg-type]
+            at=at,
+            by=actor.id,
+            role=actor.role,
+            employer_code=doc.get("employer_code"),
+            employer_name=doc.get("employer_name"),
+            county=doc.get("county"),
+            key_enterprise=bool(doc.get("key_enterprise")),
+            reason=reason,
+        )
+        fields["outbox_pending"] = True
+        push["outbox"] = {"$each": [d.outbox_entry(funnel_event(payload))]}
+    if followup is not None:
+        days, outcome = followup
+        fields[f"followups.{days}.outcome"] = outcome
+    return fields, push
+
+
+def _fresh_pair(doc: Doc, fields: dict[str, Any], push: dict[str, Any]) -> Doc:
+    """A pair's first document: ``doc`` with the step's fields, at version 1."""
+    new = {**doc, "version": 1, "outbox": push.get("outbox", {}).get("$each", [])}
+    for key, value in fields.items():
+        _set_path(new, key, value)
+    return new
 
 
 def _without_reason(entry: dict[str, Any]) -> dict[str, Any]:
