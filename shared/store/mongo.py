@@ -34,7 +34,7 @@ import functools
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
-from pymongo import AsyncMongoClient, ReplaceOne
+from pymongo import AsyncMongoClient, ReplaceOne, monitoring
 from pymongo.errors import (
     BulkWriteError,
     ConnectionFailure,
@@ -43,6 +43,7 @@ from pymongo.errors import (
     PyMongoError,
 )
 
+from shared.metrics import STORE_COMMANDS, STORE_DOCUMENTS, STORE_SECONDS
 from shared.store.base import Collection, Doc, Sort, Store, StoreUnavailable, Where
 
 DUPLICATE_KEY = 11000
@@ -76,6 +77,48 @@ def backend_down(exc: OperationFailure) -> bool:
     connections``: the database is unavailable (a 503 to retry, found by ``make chaos`` killing
     PostgreSQL), not a bad request. MongoDB does not use that code for a client's mistake."""
     return exc.code == 1 or (exc.details or {}).get("codeName") == "InternalError"
+
+
+_WRITES = {"insert": "documents", "update": "updates", "delete": "deletes"}
+_COUNTED = {"find", "getMore", "aggregate", "count", "insert", "update", "delete", "createIndexes"}
+
+
+class CommandMetrics(monitoring.CommandListener):
+    """Counts the commands this client sends, the documents its writes carry and their time, by
+    collection, into ``/metrics`` (``shared.metrics.STORE_*``); handshakes and pings are left out.
+
+    Why a listener: it sees what PyMongo really sends (a ``get_many`` is one ``find`` per id; a
+    ``replace_many`` one ``update`` of many statements), which the adapter's methods would have to
+    guess. PyMongo calls it synchronously on the event loop, so it only counts.
+    """
+
+    def __init__(self) -> None:
+        self._started: dict[int, tuple[str, str]] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        name = event.command_name
+        if name not in _COUNTED:
+            return
+        target = event.command.get(name)
+        collection = target if isinstance(target, str) else "?"
+        if name == "getMore":
+            collection = str(event.command.get("collection", "?"))
+        self._started[event.request_id] = (name, collection)
+        STORE_COMMANDS.labels(name, collection).inc()
+        field = _WRITES.get(name)
+        if field is not None:
+            STORE_DOCUMENTS.labels(name, collection).inc(len(event.command.get(field) or ()))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self._finished(event.request_id, event.duration_micros)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self._finished(event.request_id, event.duration_micros)
+
+    def _finished(self, request_id: int, micros: int) -> None:
+        key = self._started.pop(request_id, None)
+        if key is not None:
+            STORE_SECONDS.labels(*key).inc(micros / 1e6)
 
 
 class _DocumentLocks:
@@ -230,6 +273,7 @@ class MongoStore(Store):
             connectTimeoutMS=timeout_ms,
             tz_aware=True,
             maxPoolSize=max_pool,
+            event_listeners=[CommandMetrics()],
         )
         self._db = self._client[database]
         self._locks = _DocumentLocks()
