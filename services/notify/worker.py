@@ -69,6 +69,21 @@ def rules_from(settings: NotifySettings) -> Rules:
     )
 
 
+class TickReads:
+    """What one tick has read of each seeker: her contact and her cap slots of the day.
+
+    Why: a profile's recommendations come due together (about three per seeker, one push each),
+    and each read is a store command, whose CPU in FerretDB bounds the pipeline. Kept for one
+    tick only (seconds): a contact changed meanwhile is seen by the next tick, as a change during
+    a send always was. The slots stay right because an insert is what takes one: a slot another
+    worker took meanwhile fails the insert, which then reads who holds it.
+    """
+
+    def __init__(self) -> None:
+        self.contacts: dict[str, dict[str, Any] | None] = {}
+        self.slots: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -136,10 +151,11 @@ class DeliveryWorker:
             limit=self._settings.worker_batch,
         )
         handled = 0
+        reads = TickReads()
         for delivery in due:
             if self._stopping.is_set():
                 break
-            handled += await self._process(delivery)
+            handled += await self._process(delivery, reads)
         return handled
 
     async def _recover_leases(self, now: datetime) -> None:
@@ -151,8 +167,9 @@ class DeliveryWorker:
             ):
                 log.warning("lease expired, delivery back to pending", delivery_id=delivery["_id"])
 
-    async def _process(self, delivery: dict[str, Any]) -> int:
+    async def _process(self, delivery: dict[str, Any], reads: TickReads | None = None) -> int:
         now = self._clock()
+        reads = reads or TickReads()
         did = delivery["_id"]
         if delivery["channel"] in self._rules.quiet_channels and in_quiet_hours(now, self._rules):
             # Nothing can go out before the quiet hours end, whatever the recommendation, the
@@ -169,7 +186,9 @@ class DeliveryWorker:
         if not await self._claim(delivery, now):
             return 0  # another worker took it
         rec = await self.recommendations.get(delivery["recommendation_id"])
-        contact = await self.contacts.get(delivery["profile_id"])
+        if delivery["profile_id"] not in reads.contacts:
+            reads.contacts[delivery["profile_id"]] = await self.contacts.get(delivery["profile_id"])
+        contact = reads.contacts[delivery["profile_id"]]
         if rec is None or rec.get("status") != "active":
             return await self._finish(did, delivery["channel"], d.CANCELLED, last_error="withdrawn")
         if not d.contact_usable(contact):
@@ -179,7 +198,7 @@ class DeliveryWorker:
         channel_name = delivery["channel"]
         wait = deferral(now, channel_name, 0, self._rules)  # quiet hours; the cap is a slot below
         pair = (delivery["profile_id"], delivery["posting_id"])
-        if wait is None and not await self._take_cap_slot(*pair, now):
+        if wait is None and not await self._take_cap_slot(*pair, now, reads):
             wait = Deferral(next_morning(now, self._rules), "daily_cap")
         if wait is not None:
             await self.deliveries.update(
@@ -241,21 +260,29 @@ class DeliveryWorker:
             where={"status": d.PENDING},
         )
 
-    async def _take_cap_slot(self, profile_id: str, posting_id: str, now: datetime) -> bool:
+    async def _take_cap_slot(self, profile_id: str, posting_id: str, now: datetime, reads: TickReads) -> bool:
         """True if this recommendation holds, or now took, one of the seeker's slots of today."""
         day = now.astimezone(self._rules.tz).date().isoformat()
-        slots = await self.cap_slots.find({"profile_id": profile_id, "day": day})
+        slots = reads.slots.get((profile_id, day))
+        if slots is None:
+            slots = reads.slots[(profile_id, day)] = await self.cap_slots.find(
+                {"profile_id": profile_id, "day": day}
+            )
         if any(s.get("posting_id") == posting_id for s in slots):
             return True  # its other channel, or this one before a retry or a crash, took it
         taken = {int(s["n"]) for s in slots}
         for n in range(self._rules.daily_cap):
             if n in taken:
                 continue
-            if await self.cap_slots.insert(d.cap_slot_doc(profile_id, day, n, posting_id, now=now)):
+            doc = d.cap_slot_doc(profile_id, day, n, posting_id, now=now)
+            if await self.cap_slots.insert(doc):
+                slots.append(doc)
                 return True
             slot = await self.cap_slots.get(f"{profile_id}:{day}:{n}")  # taken meanwhile: by whom?
-            if slot is not None and slot.get("posting_id") == posting_id:
-                return True
+            if slot is not None:
+                slots.append(slot)
+                if slot.get("posting_id") == posting_id:
+                    return True
         return False
 
     def _message(

@@ -199,6 +199,31 @@ class _SlowChannel(FakeChannel):
         return await super().send(msg)  # type: ignore[arg-type]
 
 
+async def test_a_tick_reads_each_seekers_contact_and_cap_slots_once_for_all_her_deliveries() -> None:
+    rig = Rig(daily_cap=2)
+    await rig.handler.handle(contact_event(channels=["inbox", "sms", "wechat"]))
+    for posting in ("j1", "j2", "j3"):
+        await rig.handler.handle(match_event(posting_id=posting))
+    reads: list[str] = []
+    contacts, slots = rig.worker.contacts, rig.worker.cap_slots
+    get, find = contacts.get, slots.find
+
+    async def counted_get(id: str) -> dict[str, object] | None:
+        reads.append("contact")
+        return await get(id)
+
+    async def counted_find(where: object = None, **kw: object) -> list[dict[str, object]]:
+        reads.append("slots")
+        return await find(where, **kw)  # type: ignore[arg-type]
+
+    contacts.get = counted_get  # type: ignore[method-assign]
+    slots.find = counted_find  # type: ignore[method-assign]
+    await rig.worker.run_once()
+    assert sorted(reads) == ["contact", "slots"]  # six deliveries, one seeker, one tick
+    sent = [x["_id"] for x in await rig.store.collection(d.DELIVERIES).find({"status": "sent"})]
+    assert sorted(sent) == ["p1:j1:sms", "p1:j1:wechat", "p1:j2:sms", "p1:j2:wechat"]  # still the cap
+
+
 async def test_two_workers_together_push_exactly_the_daily_cap_and_nothing_twice() -> None:
     rig = Rig(daily_cap=2)
     sms = _SlowChannel("sms")
