@@ -18,11 +18,18 @@ Scenarios (N concurrent callers, P = --pool):
   store-N    the same through shared/store/mongo.py with max_pool=P/2 (the fix)
   cursors-N  N finds of 300 documents (open cursors) + N updates, PyMongo maxPoolSize=P/2
   adapter-N  the same through MongoStore(max_pool=P/2)
+  bulk-N     one client sending, again and again, one update command of N replacements of
+             existing documents (``bulk_write`` of ``ReplaceOne``, what ``replace_many`` sent in
+             one command): FerretDB keeps each statement's query open until the command returns
+  replace-N  4 concurrent ``replace_many`` of N existing documents each through
+             MongoStore(max_pool=M) (M = --max-pool, default P/2), which cuts them into
+             commands of at most M statements
 
 Each scenario starts a fresh FerretDB on the same PostgreSQL and reports the operations done,
 the longest time without any operation finishing, and the states of FerretDB's PostgreSQL
-connections at the end. A scenario is **wedged** when nothing finished for ``--stall`` seconds
-while operations were in flight.
+connections at the end and whether a ``ping`` from another client was answered then (within 3 s).
+A scenario is **wedged** when nothing finished for ``--stall`` seconds while operations were in
+flight. ``--runs`` repeats each scenario on a fresh FerretDB.
 
 Not part of ``make test``: it needs PostgreSQL and FerretDB binaries (scripts/postgres.sh,
 scripts/ferretdb.sh) and takes a few minutes.
@@ -48,7 +55,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pymongo import AsyncMongoClient  # noqa: E402
+from pymongo import AsyncMongoClient, ReplaceOne  # noqa: E402
+from pymongo.errors import PyMongoError  # noqa: E402
 
 from shared.store.mongo import MongoStore  # noqa: E402
 
@@ -66,6 +74,7 @@ class Outcome:
     longest_stall_s: float
     wedged: bool
     pg_connections: dict[str, int]
+    ping_answered: bool
 
 
 def _env(pool: int) -> dict[str, str]:
@@ -109,11 +118,26 @@ def _ferretdb(scratch: Path, pool: int, n: int) -> Iterator[None]:
         _script("ferretdb.sh", "stop", str(data), pool=pool)
 
 
+async def _pings() -> bool:
+    """Does FerretDB still answer a ``ping`` from a client of its own (the wedge's symptom)?"""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        _url(), socketTimeoutMS=3000, serverSelectionTimeoutMS=3000
+    )
+    try:
+        await client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+    finally:
+        await client.close()
+
+
 async def _drive(
     tasks: Sequence[Callable[[], Awaitable[None]]], seconds: float, stall: float
-) -> tuple[int, float, dict[str, int]]:
+) -> tuple[int, float, dict[str, int], bool]:
     """Run each task in a loop for ``seconds``; return (operations done, longest stall, the
-    PostgreSQL connections' states while the operations are still in flight)."""
+    PostgreSQL connections' states while the operations are still in flight, whether a ping was
+    answered then)."""
     done = 0
     last = time.monotonic()
     longest = 0.0
@@ -135,10 +159,11 @@ async def _drive(
         if any(t.done() and t.exception() for t in running):
             raise next(t.exception() for t in running if t.done() and t.exception())  # type: ignore[misc]
     states = _pg_states()
+    answered = await _pings()
     for t in running:
         t.cancel()
     await asyncio.gather(*running, return_exceptions=True)
-    return done, longest, states
+    return done, longest, states, answered
 
 
 def _url() -> str:
@@ -155,10 +180,10 @@ async def _seed(db: str) -> None:
         await client.close()
 
 
-Run = tuple[str, int, float, dict[str, int]]  # what, operations done, longest stall, PG states
+Run = tuple[str, int, float, dict[str, int], bool]  # what, ops done, longest stall, PG states, ping
 
 
-async def _run(scenario: str, pool: int, seconds: float, stall: float) -> Run:
+async def _run(scenario: str, pool: int, seconds: float, stall: float, max_pool: int = 0) -> Run:
     db = "wedge"
     await _seed(db)
     kind, _, count = scenario.partition("-")
@@ -177,10 +202,12 @@ async def _run(scenario: str, pool: int, seconds: float, stall: float) -> Run:
 
         what = f"{clients} concurrent update_one(upsert) of existing documents, PyMongo maxPoolSize={clients}"
         try:
-            done, longest, states = await _drive([update(i) for i in range(clients)], seconds, stall)
+            done, longest, states, answered = await _drive(
+                [update(i) for i in range(clients)], seconds, stall
+            )
         finally:
             await client.close()
-        return what, done, longest, states
+        return what, done, longest, states, answered
     if kind == "store":
         # The same updates through shared/store/mongo.py, whose max_pool is pool/2: the fix.
         store = MongoStore(_url(), db, max_pool=max(1, pool // 2))
@@ -194,10 +221,12 @@ async def _run(scenario: str, pool: int, seconds: float, stall: float) -> Run:
 
         what = f"{clients} concurrent updates through MongoStore(max_pool={max(1, pool // 2)})"
         try:
-            done, longest, states = await _drive([store_update(i) for i in range(clients)], seconds, stall)
+            done, longest, states, answered = await _drive(
+                [store_update(i) for i in range(clients)], seconds, stall
+            )
         finally:
             await store.close()
-        return what, done, longest, states
+        return what, done, longest, states, answered
     if kind in ("cursors", "adapter"):
         # ``clients`` concurrent finds of more than one batch, beside as many updates. "cursors":
         # PyMongo's pool capped at pool/2 (what the update arithmetic alone would allow);
@@ -228,10 +257,44 @@ async def _run(scenario: str, pool: int, seconds: float, stall: float) -> Run:
             closer = store.close
             what = f"{clients} finds of {DOCS} documents + {clients} updates, MongoStore max_pool={cap}"
         try:
-            done, longest, states = await _drive([find] * clients + [upd] * clients, seconds, stall)
+            done, longest, states, answered = await _drive([find] * clients + [upd] * clients, seconds, stall)
         finally:
             await closer()
-        return what, done, longest, states
+        return what, done, longest, states, answered
+    if kind == "bulk":
+        # One command of ``clients`` replacements of existing documents, the form replace_many
+        # sent before it cut its commands: each matched statement keeps a connection until the
+        # command returns, so a command larger than the pool waits on itself.
+        bclient: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(_url(), maxPoolSize=1)
+        bcoll = bclient[db]["docs"]
+        ids = [f"d{i}" for i in range(clients)]
+
+        async def bulk() -> None:
+            await bcoll.bulk_write([ReplaceOne({"_id": i}, {"_id": i, "n": 1}, upsert=True) for i in ids])
+
+        what = f"one update command of {clients} replacements of existing documents, PyMongo maxPoolSize=1"
+        try:
+            done, longest, states, answered = await _drive([bulk], seconds, stall)
+        finally:
+            await bclient.close()
+        return what, done, longest, states, answered
+    if kind == "replace":
+        # The same documents through replace_many, from 4 tasks at once, on a store whose share
+        # of the pool is P/2 slots: commands of at most P/2 statements, weighed by connections.
+        cap = max_pool or max(1, pool // 2)
+        rstore = MongoStore(_url(), db, max_pool=cap)
+        rcoll = rstore.collection("docs")
+        rdocs = [{"_id": f"d{i}", "n": 1} for i in range(clients)]
+
+        async def replace() -> None:
+            await rcoll.replace_many(rdocs)
+
+        what = f"4 concurrent replace_many of {clients} existing documents, MongoStore max_pool={cap}"
+        try:
+            done, longest, states, answered = await _drive([replace] * 4, seconds, stall)
+        finally:
+            await rstore.close()
+        return what, done, longest, states, answered
     raise SystemExit(f"unknown scenario {scenario}")
 
 
@@ -245,9 +308,16 @@ def main() -> None:
     parser.add_argument(
         "--scenario",
         action="append",
-        help="updates-N, store-N, cursors-N or adapter-N (default: updates-2P, updates-P/2, store-2P, "
-        "cursors-2P, adapter-2P for P=--pool)",
+        help="updates-N, store-N, cursors-N, adapter-N, bulk-N or replace-N (default: updates-2P, "
+        "updates-P/2, store-2P, cursors-2P, adapter-2P, bulk-5P, replace-5P for P=--pool)",
     )
+    parser.add_argument(
+        "--max-pool",
+        type=int,
+        default=0,
+        help="MongoStore's max_pool in replace-N (default P/2; the services' MONGODB_MAX_POOL is 10)",
+    )
+    parser.add_argument("--runs", type=int, default=1, help="run each scenario this many times")
     parser.add_argument("--json", type=Path, help="also write the outcomes here")
     args = parser.parse_args()
     pool = args.pool
@@ -258,21 +328,26 @@ def main() -> None:
         f"store-{twice}",
         f"cursors-{twice}",
         f"adapter-{twice}",
+        f"bulk-{5 * pool}",
+        f"replace-{5 * pool}",
     ]
     scratch = Path(tempfile.mkdtemp(prefix="chunfeng-wedge-"))
     scratch.chmod(0o755)  # PostgreSQL runs as its own user and must reach its cluster inside
     outcomes: list[Outcome] = []
     _script("postgres.sh", "start", str(scratch / "postgres"), pool=pool)
     try:
-        for n, scenario in enumerate(scenarios):
+        for n, scenario in enumerate(s for s in scenarios for _ in range(args.runs)):
             with _ferretdb(scratch, pool, n):
-                what, done, longest, states = asyncio.run(_run(scenario, pool, args.seconds, args.stall))
-            outcome = Outcome(scenario, what, done, round(longest, 1), longest > args.stall, states)
+                what, done, longest, states, answered = asyncio.run(
+                    _run(scenario, pool, args.seconds, args.stall, args.max_pool)
+                )
+            outcome = Outcome(scenario, what, done, round(longest, 1), longest > args.stall, states, answered)
             outcomes.append(outcome)
             verdict = "WEDGED" if outcome.wedged else "ok"
+            ping = "answered" if answered else "NOT answered"
             print(
                 f"{scenario:12} {verdict:7} ops={done:<6} longest stall {longest:5.1f} s  "
-                f"pool_max_conns={pool}  PG: {states}  ({what})",
+                f"pool_max_conns={pool}  PG: {states}  ping {ping}  ({what})",
                 flush=True,
             )
     finally:

@@ -24,6 +24,14 @@ flight can hold, every operation waits for a connection another one holds, for g
 alone on PyMongo's pool does not bound cursors (a cursor keeps its PostgreSQL connection while
 its PyMongo connection is back in the pool), hence the semaphore. docs/store.md ("Connections")
 has the arithmetic the PostgreSQL pool is sized by.
+
+**A multi-statement ``update`` command is not one operation** to FerretDB 1.24 on PostgreSQL: it
+keeps each matched statement's query open (one pooled connection each) until the whole command
+returns, and takes one more for every write, so a ``bulk_write`` of *s* replacements of existing
+documents holds up to *s* + 1 connections. One such command larger than the pool waits for good
+on itself and FerretDB stops answering anything, ``ping`` included (scripts/ferretdb_wedge.py,
+``bulk-*``). ``replace_many`` therefore sends commands of at most ``max_pool`` statements and
+counts each as the slots its connections are worth (two connections a slot).
 """
 
 from __future__ import annotations
@@ -142,13 +150,54 @@ class _DocumentLocks:
                 del self._users[key], self._locks[key]
 
 
+class Slots:
+    """A client's share of FerretDB's PostgreSQL pool, in slots of two connections: an ordinary
+    operation takes one (``async with slots``), a command that may hold more takes several."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("a client needs at least one slot")
+        self.size = size
+        self._free = asyncio.Semaphore(size)
+        # One gatherer at a time: two taking several slots one by one could each hold a part
+        # and wait for the rest. Single takers never wait while holding, so they need no turn.
+        self._gathering = asyncio.Lock()
+
+    async def __aenter__(self) -> None:
+        await self._free.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._free.release()
+
+    @contextlib.asynccontextmanager
+    async def several(self, count: int) -> AsyncIterator[None]:
+        count = max(1, min(count, self.size))
+        taken = 0
+        try:
+            async with self._gathering:
+                for _ in range(count):
+                    await self._free.acquire()
+                    taken += 1
+            yield
+        finally:
+            for _ in range(taken):
+                self._free.release()
+
+
+def replace_commands(docs: Sequence[Doc], slots: int) -> list[tuple[list[Doc], int]]:
+    """``docs`` cut into update commands a client with ``slots`` may send, each with the slots it
+    takes: a command of *s* replacements may hold *s* + 1 PostgreSQL connections in FerretDB
+    1.24 (module docstring), two a slot, so *s* ≤ ``slots`` keeps it within the client's share."""
+    size = max(1, slots)
+    parts = [list(docs[i : i + size]) for i in range(0, len(docs), size)]
+    return [(part, (len(part) + 2) // 2) for part in parts]
+
+
 class MongoCollection(Collection):
-    def __init__(
-        self, coll: Any, locks: _DocumentLocks | None = None, slots: asyncio.Semaphore | None = None
-    ) -> None:
+    def __init__(self, coll: Any, locks: _DocumentLocks | None = None, slots: Slots | None = None) -> None:
         self._c = coll
         self._locks = locks or _DocumentLocks()
-        self._slots = slots or asyncio.Semaphore(DEFAULT_MAX_POOL)
+        self._slots = slots or Slots(DEFAULT_MAX_POOL)
         self._name = str(getattr(coll, "name", ""))
 
     @_unavailable_on_connection_failure
@@ -189,10 +238,11 @@ class MongoCollection(Collection):
 
     @_unavailable_on_connection_failure
     async def replace_many(self, docs: Sequence[Doc]) -> None:
-        """One ``update`` command with a statement per document (one round trip, in order)."""
-        if docs:
-            async with self._slots:
-                await self._c.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs])
+        """``update`` commands of up to ``max_pool`` statements, in order (a round trip per
+        command, not per document); never one command larger than the client's pool share."""
+        for part, slots in replace_commands(docs, self._slots.size):
+            async with self._slots.several(slots):
+                await self._c.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in part])
 
     @_unavailable_on_connection_failure
     async def update(
@@ -277,7 +327,7 @@ class MongoStore(Store):
         )
         self._db = self._client[database]
         self._locks = _DocumentLocks()
-        self._slots = asyncio.Semaphore(max_pool)
+        self._slots = Slots(max_pool)
 
     def collection(self, name: str) -> Collection:
         return MongoCollection(self._db[name], self._locks, self._slots)
