@@ -278,7 +278,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 @pytest.fixture()
 def http() -> Iterator[httpx.Client]:
-    # Generous: after the full suite the compose stack's SQLite-backed FerretDB is slow.
+    # Generous: after the full suite the compose stack's FerretDB is slow (on SQLite, very).
     with httpx.Client(timeout=120, headers=AUTH) as client:
         yield client
 
@@ -302,8 +302,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked ``latency`` (the pipeline's "within 10 s") run first and ``backlog`` (the
-    large import) last: on the SQLite-backed containers every scan reads the whole collection, so
-    the collections the other tests fill and the events they leave would be in the bound."""
+    large import) last: on FerretDB every scan it does not hand to the backend (all of them on
+    SQLite) reads the whole collection, so the collections the other tests fill and the events
+    they leave would be in the bound."""
 
     def rank(item: pytest.Item) -> int:
         return 0 if item.get_closest_marker("latency") else 2 if item.get_closest_marker("backlog") else 1
