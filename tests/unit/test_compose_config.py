@@ -131,7 +131,7 @@ def _pool_max_conns(url: str) -> int:
 def test_offline_ferretdb_on_postgresql_has_a_pool_the_clients_cannot_exhaust() -> None:
     services = _config("docker-compose.yml", "docker-compose.offline.yml")["services"]
     mongo = services["mongo"]
-    assert mongo["environment"]["FERRETDB_HANDLER"] == "sqlite"  # the default, see the file's header
+    assert mongo["environment"]["FERRETDB_HANDLER"] == "postgresql"  # the default, see the file's header
     assert mongo["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["postgres"]["build"]["dockerfile"] == "infra/postgres/Dockerfile"
     # docs/store.md "Connections": two PostgreSQL connections per operation in flight, 8 clients
@@ -141,17 +141,17 @@ def test_offline_ferretdb_on_postgresql_has_a_pool_the_clients_cannot_exhaust() 
     assert int(services["postgres"]["environment"]["POSTGRES_MAX_CONNECTIONS"]) > pool
 
 
-def test_postgresql_is_one_setting_away() -> None:
+def test_sqlite_is_one_setting_away() -> None:
     if shutil.which("docker") is None:
         pytest.skip("no docker client on this machine")
     files = ["-f", str(ROOT / "docker-compose.yml"), "-f", str(ROOT / "docker-compose.offline.yml")]
     proc = subprocess.run(
         ["docker", "compose", "--project-directory", str(ROOT), *files, "config", "--format", "json"],
         capture_output=True, text=True,
-        env={**os.environ, "FERRETDB_HANDLER": "postgresql"},
+        env={**os.environ, "FERRETDB_HANDLER": "sqlite"},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["services"]["mongo"]["environment"]["FERRETDB_HANDLER"] == "postgresql"
+    assert json.loads(proc.stdout)["services"]["mongo"]["environment"]["FERRETDB_HANDLER"] == "sqlite"
 
 
 def test_host_ports_and_the_ports_lock(monkeypatch: pytest.MonkeyPatch) -> None:
