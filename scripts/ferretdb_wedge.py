@@ -6,9 +6,12 @@ v1.24.2's source explains it (docs/store.md, "Connections"): an ``update`` of an
 document reads it through a query whose rows stay open (one pooled PostgreSQL connection) and
 writes it in a transaction on a second connection; an open cursor holds a connection between
 ``getMore`` calls. When the operations in flight can hold more than ``pool_max_conns``
-connections, each waits for one another holds. This script runs the mechanism on a tiny pool so
-it shows in seconds, on its own PostgreSQL and FerretDB (other ports, scratch data; no stack
-lock needed, nothing of a running stack is touched):
+connections, each waits for one another holds. A multi-statement ``update`` command keeps every
+matched statement's query open until the command returns (``defer`` inside its statement loop),
+so one ``bulk_write`` of more replacements of existing documents than the pool has waits on
+itself: that was the compose suite's wedge (docs/store.md, the end of "Connections"). This
+script runs the mechanisms on a tiny pool so they show in seconds, on its own PostgreSQL and
+FerretDB (other ports, scratch data; no stack lock needed, nothing of a running stack is touched):
 
   python scripts/ferretdb_wedge.py               # all scenarios, pool_max_conns=4, 20 s each
   python scripts/ferretdb_wedge.py --pool 4 --seconds 20 --scenario updates-8
