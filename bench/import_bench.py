@@ -55,7 +55,6 @@ from services.ingest.columns import PROFILE_COLUMNS, Column
 from services.ingest.documents import PROFILE, new_document
 from shared import idcard
 from shared.auth import headers
-from shared.events import TOPIC_MATCHES, TOPIC_PROFILES
 from shared.models import ProfileIn
 
 NAME = "import"
@@ -74,8 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--import-timeout-s",
         type=float,
-        default=480.0,
-        help="stop waiting for matches this long after the first POST",
+        default=210.0,
+        help="stop uploading and waiting for matches this long after the first POST (the cap)",
     )
 
 
@@ -236,7 +235,7 @@ async def upload(
 
 async def measure(stack: StackInfo, args: argparse.Namespace) -> dict[str, Any]:
     rows = args.import_rows
-    built = time.perf_counter()
+    begun = built = time.perf_counter()
     content = survey_xlsx(rows)
     sheet = read(content, "profile")  # as the CLI reads it
     parts = list(chunks(sheet, args.import_chunk_rows))
@@ -248,12 +247,14 @@ async def measure(stack: StackInfo, args: argparse.Namespace) -> dict[str, Any]:
     raw = await raw_store(stack.devstack.mongodb_url, docs, args.import_chunk_rows)
     del docs
     print(f"  raw store: {raw['docs_per_s']:.0f} docs/s")
+    raw_done = time.perf_counter()
     auth = headers(stack.admin_key)
     async with httpx.AsyncClient(base_url=stack.ingest, headers=auth, timeout=300) as client:
         for p in postings(args.import_postings, rows):
             (await client.post("/v1/postings", json=p)).raise_for_status()
         await pl.wait_outbox_empty(client)
-        watcher, published = FirstSeen(stack.kafka, TOPIC_MATCHES), FirstSeen(stack.kafka, TOPIC_PROFILES)
+        watcher = FirstSeen(stack.kafka, stack.topic("matches"))
+        published = FirstSeen(stack.kafka, stack.topic("profiles"))
         watching = [asyncio.create_task(w.run()) for w in (watcher, published)]
         for w in (watcher, published):
             await asyncio.wait_for(w.ready.wait(), 60)
@@ -284,6 +285,9 @@ async def measure(stack: StackInfo, args: argparse.Namespace) -> dict[str, Any]:
         "rows": rows,
         "parts": len(parts),
         "prepare_s": prepare_s,
+        # the sheet and the baseline before the clock starts, then the measured part (to the cap)
+        "setup_s": round(started - begun, 1),
+        "raw_store_and_postings_s": round(started - raw_done + raw["seconds"], 1),
         "raw_store": raw,
         "counts": counts,
         "upload_s": uploaded - started,
@@ -339,8 +343,10 @@ def run(args: argparse.Namespace) -> Report:
     capped = (
         ""
         if out["all_matched"]
-        else f" Not every seeker had a match {args.import_timeout_s:.0f} s after the first upload (the cap): "
-        f"{out['matched']} of {out['rows']}, so `import_seconds_to_last_match` is the cap, a lower bound."
+        else f" Not every seeker had a match {args.import_timeout_s:.0f} s after the first upload (the cap, "
+        f"which also stops the upload): {out['counts']['created']} of {out['rows']} rows created, "
+        f"{out['matched']} of {out['rows']} matched, so `import_seconds_to_last_match` is the cap, "
+        f"a lower bound, and not met."
     )
     note = (
         f"{host['cpu']}, {host['cores']} cores shared with other work (1-min load average at the end: "

@@ -126,14 +126,16 @@ async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     return sorted(p["partition"] for d in described if not d["error_code"] for p in d["partitions"])
 
 
-async def watch_matches(bootstrap: str, run: Run, ready: asyncio.Event, stop: asyncio.Event) -> None:
+async def watch_matches(
+    bootstrap: str, run: Run, ready: asyncio.Event, stop: asyncio.Event, topic: str = TOPIC_MATCHES
+) -> None:
     """Note when each tracked profile's first match event is on the bus (keys are profile ids)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        parts = [TopicPartition(TOPIC_MATCHES, p) for p in await partitions_of(bootstrap, TOPIC_MATCHES)]
+        parts = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
         if not parts:
-            raise RuntimeError(f"no topic {TOPIC_MATCHES}: is the stack up?")
+            raise RuntimeError(f"no topic {topic}: is the stack up?")
         consumer.assign(parts)
         await consumer.seek_to_end(*parts)
         for p in parts:
@@ -264,7 +266,8 @@ async def pipeline(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(2)  # match indexes them before the seekers come
         stop = asyncio.Event()
         ready = asyncio.Event()
-        watcher = asyncio.create_task(watch_matches(args.kafka, run, ready, stop))
+        topic = getattr(args, "matches_topic", None) or TOPIC_MATCHES
+        watcher = asyncio.create_task(watch_matches(args.kafka, run, ready, stop, topic))
         await asyncio.wait(
             [watcher, asyncio.create_task(ready.wait())], timeout=30, return_when="FIRST_COMPLETED"
         )

@@ -3,18 +3,22 @@
 Starts Kafka, FerretDB on PostgreSQL and the services itself (``bench.stack``: scratch data,
 the machine-wide stack lock held only while it runs), then
 
-1. a closed-loop run (``--pipeline-clients`` clients posting ``--pipeline-profiles`` profiles
-   after ``--pipeline-postings`` postings), timed from each POST to its seeker's first inbox
-   item readable on notify (``bench.pipeline``): ``pipeline_profiles_per_s``, ``_p50_ms``,
-   ``_p99_ms``;
-2. the broker on its own with as many messages of the same size (``raw_kafka``), the
+1. a short closed-loop run (``--pipeline-clients`` clients posting ``--pipeline-profiles``
+   profiles after ``--pipeline-postings`` postings), timed from each POST to its seeker's first
+   inbox item readable on notify (``bench.pipeline``): it finds the rate the stack keeps up
+   with, the base rate of what follows (``--pipeline-rate`` overrides it);
+2. the sustained run, issue 7's first row: profiles started at the base rate (open loop)
+   for ``--pipeline-sustained-s`` seconds (at least 60, as the issue asks):
+   ``pipeline_profiles_per_s``, ``_p50_ms``, ``_p99_ms``, ``pipeline_accepted_per_s`` and
+   ``pipeline_lost`` (with ``--pipeline-sustained-s 0`` the closed loop's figures instead);
+3. the broker on its own with as many messages of the same size (``raw_kafka``), the
    pipeline's baseline and ``pipeline_ratio_to_raw_kafka``;
-3. open-loop runs at 1x, 2x and 4x an offered rate (``--pipeline-loads``; the base rate is
-   ``--pipeline-rate``, by default the closed loop's measured rate rounded up), each for
-   ``--pipeline-seconds``, with each service's per-stage time (``chunfeng_stage_seconds`` on
-   ``/metrics``) taken before and after: ``pipeline_saturation_profiles_per_s`` is the best
-   end-to-end rate reached, and ``bench-pipeline.png`` plots offered against delivered load and
-   where the time went at each.
+4. growth: the sustained run is the 1x point; further open-loop runs at ``--pipeline-loads``
+   times the base rate (2x and 4x by default), each for ``--pipeline-seconds``, with each
+   service's per-stage time (``chunfeng_stage_seconds`` on ``/metrics``) taken before and
+   after every run: ``pipeline_saturation_profiles_per_s`` is the best end-to-end rate
+   reached, and ``bench-pipeline.png`` plots offered against delivered load and where the
+   time went at each.
 
 The other rows of issue 7 have benchmarks of their own: the match service's memory at 1M
 seekers (``bench/memory.py``), the spreadsheet import rate (``bench/import_bench.py``) and the
@@ -47,12 +51,20 @@ SERVICES = ("ingest", "match", "notify")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(NAME)
-    group.add_argument("--pipeline-profiles", type=int, default=400, help="closed-loop run: profiles posted")
+    group.add_argument("--pipeline-profiles", type=int, default=200, help="closed-loop run: profiles posted")
     group.add_argument("--pipeline-clients", type=int, default=16)
     group.add_argument("--pipeline-postings", type=int, default=16)
-    group.add_argument("--pipeline-loads", default="1,2,4", help="offered load multiples (empty: none)")
+    group.add_argument(
+        "--pipeline-sustained-s",
+        type=float,
+        default=60.0,
+        help="the sustained run at 1x: posting time (0: none, the closed loop's figures are the rows)",
+    )
+    group.add_argument(
+        "--pipeline-loads", default="2,4", help="further offered load multiples after 1x (empty: none)"
+    )
     group.add_argument("--pipeline-rate", type=float, help="profiles/s at 1x (default: the closed loop's)")
-    group.add_argument("--pipeline-seconds", type=float, default=30.0, help="posting time per load")
+    group.add_argument("--pipeline-seconds", type=float, default=20.0, help="posting time per further load")
     group.add_argument(
         "--pipeline-timeout-s",
         type=float,
@@ -66,6 +78,7 @@ def _args(stack: StackInfo, **kw: Any) -> argparse.Namespace:
         "ingest": stack.ingest,
         "notify": stack.notify,
         "kafka": stack.kafka,
+        "matches_topic": stack.topic("matches"),
         "key": stack.admin_key,
         "clients": 16,
         "postings": 0,
@@ -156,6 +169,36 @@ def plot(series: list[dict[str, Any]], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+async def open_loop(
+    stack: StackInfo, args: argparse.Namespace, label: str, rate: float, seconds: float, run_id: int
+) -> dict[str, Any]:
+    """One open-loop run at ``rate`` for ``seconds``, with the stages' busy time during it."""
+    before, started = stage_seconds(stack), time.perf_counter()
+    result = await pl.pipeline(
+        _args(stack, rate=rate, duration_s=seconds, timeout_s=args.pipeline_timeout_s, run_id=run_id)
+    )
+    elapsed = time.perf_counter() - started
+    stages = stage_delta(before, stage_seconds(stack), elapsed)
+    load = os.getloadavg()[0]
+    print(
+        f"  {label} ({rate:.1f}/s offered for {seconds:.0f} s): {result['e2e_per_s']:.2f} profiles/s "
+        f"delivered, p50 {result['p50_ms']:.0f} ms, lost {result['lost']} (load {load:.1f})"
+    )
+    return {
+        "label": label,
+        "offered_per_s": rate,
+        "seconds": seconds,
+        "accepted_per_s": result["accepted_per_s"],
+        "e2e_per_s": result["e2e_per_s"],
+        "p50_ms": result["p50_ms"],
+        "p99_ms": result["p99_ms"],
+        "lost": result["lost"],
+        "load_1min": load,
+        "stages": stages,
+        "result": result,
+    }
+
+
 async def measure(stack: StackInfo, args: argparse.Namespace) -> dict[str, Any]:
     closed = await pl.pipeline(
         _args(
@@ -171,47 +214,35 @@ async def measure(stack: StackInfo, args: argparse.Namespace) -> dict[str, Any]:
         f"  closed loop: {closed['e2e_per_s']:.2f} profiles/s, "
         f"p50 {closed['p50_ms']:.0f} ms (load {load:.1f})"
     )
-    raw = await pl.raw_kafka(stack.kafka, max(closed["accepted"], 1000), closed["message_bytes"])
-    print(f"  raw kafka: {raw['msgs_per_s']:.0f} msgs/s")
-    series: list[dict[str, Any]] = []
     base = args.pipeline_rate or max(1.0, math.ceil(closed["e2e_per_s"]))
+    series: list[dict[str, Any]] = []
+    sustained = closed
+    if args.pipeline_sustained_s > 0:
+        point = await open_loop(stack, args, "1x", base, args.pipeline_sustained_s, run_id=1)
+        series.append(point)
+        sustained = point["result"]
+    raw = await pl.raw_kafka(stack.kafka, max(sustained["accepted"], 1000), sustained["message_bytes"])
+    print(f"  raw kafka: {raw['msgs_per_s']:.0f} msgs/s")
     loads = [float(x) for x in args.pipeline_loads.split(",") if x.strip()]
     for i, mult in enumerate(loads):
-        before, started = stage_seconds(stack), time.perf_counter()
         try:
-            result = await pl.pipeline(
-                _args(
-                    stack,
-                    rate=base * mult,
-                    duration_s=args.pipeline_seconds,
-                    timeout_s=args.pipeline_timeout_s,
-                    run_id=i + 1,
-                )
+            point = await open_loop(
+                stack, args, f"{mult:g}x", base * mult, args.pipeline_seconds, run_id=i + 2
             )
         except Exception as exc:  # what was measured so far still counts; the failure is printed
             print(f"  warning: the {mult:g}x run failed ({exc!r}); the series stops here")
             break
-        elapsed = time.perf_counter() - started
-        stages = stage_delta(before, stage_seconds(stack), elapsed)
-        load = os.getloadavg()[0]
-        series.append(
-            {
-                "label": f"{mult:g}x",
-                "offered_per_s": base * mult,
-                "accepted_per_s": result["accepted_per_s"],
-                "e2e_per_s": result["e2e_per_s"],
-                "p50_ms": result["p50_ms"],
-                "p99_ms": result["p99_ms"],
-                "lost": result["lost"],
-                "load_1min": load,
-                "stages": stages,
-            }
-        )
-        print(
-            f"  {mult:g}x ({base * mult:.1f}/s offered): {result['e2e_per_s']:.2f} profiles/s delivered, "
-            f"p50 {result['p50_ms']:.0f} ms, lost {result['lost']} (load {load:.1f})"
-        )
-    return {"closed": closed, "raw": raw, "series": series, "load_1min": load}
+        series.append(point)
+    for point in series:
+        point.pop("result", None)
+    return {
+        "closed": closed,
+        "sustained": sustained,
+        "base_rate": base,
+        "raw": raw,
+        "series": series,
+        "load_1min": os.getloadavg()[0],
+    }
 
 
 def run(args: argparse.Namespace) -> Report:
@@ -219,8 +250,8 @@ def run(args: argparse.Namespace) -> Report:
     # The load comes with an admin key, which the services' rate limits do not count by default.
     with running_stack() as stack:
         out = asyncio.run(measure(stack, args))
-    closed, raw, series = out["closed"], out["raw"], out["series"]
-    rows: list[Row] = pl.result_rows(closed, raw)
+    closed, sustained, raw, series = out["closed"], out["sustained"], out["raw"], out["series"]
+    rows: list[Row] = pl.result_rows(sustained, raw)
     if series:
         best = max(series, key=lambda s: s["e2e_per_s"])
         rows.append(
@@ -244,15 +275,31 @@ def run(args: argparse.Namespace) -> Report:
         f"{host['cpu']}, {host['cores']} cores shared with other work (1-min load average at the end: "
         f"{out['load_1min']:.1f}), Python {host['python']}; Kafka 4.1.1 and FerretDB 1.24 on PostgreSQL "
         f"(GIN companions) as local processes, the four services one process each (`bench.stack`). "
-        f"Closed loop: {args.pipeline_clients} clients post {args.pipeline_profiles} profiles after "
-        f"{args.pipeline_postings} postings; latency from each POST to the seeker's first inbox item "
-        f"readable on notify. Baseline: the same broker alone with {max(closed['accepted'], 1000)} messages "
-        f"of the event's size (acks=all). Open loop: {loads}; the plot is `docs/bench-pipeline.png`. "
+        f"After {args.pipeline_postings} postings, a closed loop ({args.pipeline_clients} clients post "
+        f"{args.pipeline_profiles} profiles: {closed['e2e_per_s']:.2f}/s delivered, p50 "
+        f"{closed['p50_ms'] / 1000:.1f} s, p99 {closed['p99_ms'] / 1000:.1f} s) sets the base rate, "
+        f"{out['base_rate']:.0f}/s; "
+        + (
+            f"the pipeline rows are the sustained run: that rate offered for "
+            f"{args.pipeline_sustained_s:.0f} s ({sustained['accepted']} profiles accepted), "
+            if args.pipeline_sustained_s > 0
+            else "the pipeline rows are the closed loop's (no sustained run), "
+        )
+        + f"latency from each POST to the seeker's first inbox item readable on notify. Baseline: the "
+        f"same broker alone with {max(sustained['accepted'], 1000)} messages of the event's size "
+        f"(acks=all). Open loop: {loads}; the plot is `docs/bench-pipeline.png`. "
         + (f"Not measured yet: {', '.join(NOT_MEASURED)}. " if NOT_MEASURED else "")
         + f"Total {seconds} s (`python -m bench pipeline`)."
     )
     info = {
-        "pipeline": {"closed": closed, "raw_kafka": raw, "saturation": series},
+        "pipeline": {
+            "closed": closed,
+            "sustained": sustained,
+            "base_rate": out["base_rate"],
+            "raw_kafka": raw,
+            "saturation": series,
+            "seconds": seconds,
+        },
         "not_measured": NOT_MEASURED,
     }
     return Report(

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import platform
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 Row = dict[str, Any]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def metric(
@@ -47,7 +50,40 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(), "threads_used": 1}
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "threads_used": 1,
+        "load_1min": round(os.getloadavg()[0], 2),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        **infra_versions(),
+    }
+
+
+def _script_version(name: str) -> str | None:
+    """The ``version=`` a start script of ``scripts/`` pins (what the local stack runs)."""
+    try:
+        text = (ROOT / "scripts" / name).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = re.search(r"^version=(\S+)", text, re.M)
+    return found.group(1) if found else None
+
+
+def _major(path: Path) -> int:
+    name = path.parent.parent.name
+    return int(name) if name.isdigit() else 0
+
+
+def infra_versions() -> dict[str, str | None]:
+    """Kafka and FerretDB as pinned by their scripts; PostgreSQL as installed (Debian's package)."""
+    postgres = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=_major)
+    return {
+        "kafka": _script_version("kafka.sh"),
+        "ferretdb": _script_version("ferretdb.sh"),
+        "postgresql": postgres[-1].parent.parent.name if postgres else None,
+    }
 
 
 def table(rows: list[Row]) -> str:

@@ -1,7 +1,8 @@
 """``python -m bench scaleout``: the same profiles through one match instance and through two.
 
-Starts Kafka and FerretDB on PostgreSQL (``scripts/devstack.py``'s ``DevStack`` on scratch data,
-under the machine-wide stack lock) and only the match service: ingest and notify are not in the
+Runs on Kafka and FerretDB on PostgreSQL (``bench.stack.infra``: ``make bench``'s shared
+infrastructure, or its own on scratch data under the machine-wide stack lock) and starts only
+the match service: ingest and notify are not in the
 path measured, so the profiles go straight onto ``profiles.v1`` as ingest would publish them.
 Each run has its own topic prefix and database, so the two runs share nothing:
 
@@ -29,8 +30,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import shutil
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -39,7 +38,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.results import Report, Row, metric
-from bench.stack import _devstack_class
+from bench.stack import create_topics, infra, stop_services
 from bench.workload import posting_json, profile_json
 from services.match.engine import MatchEngine
 from services.match.scoring import load_policy
@@ -201,11 +200,7 @@ def _one_run(
 ) -> dict[str, Any]:
     prefix = f"so{instances}-{token}-"
     database = f"chunfeng_match_so{instances}_{token}"
-    os.environ["CHUNFENG_TOPIC_PREFIX"] = prefix
-    try:
-        stack.create_topics()
-    finally:
-        os.environ.pop("CHUNFENG_TOPIC_PREFIX", None)
+    create_topics(stack, prefix)
     env = {
         "CHUNFENG_TOPIC_PREFIX": prefix,
         "MATCH_MONGODB_DB": database,
@@ -262,24 +257,16 @@ def _one_run(
         print(f"scaleout, {instances} instance(s):", facts, flush=True)
         return outcome
     finally:
-        for key in keys:
-            stack.kill_service(key, 15)
+        stop_services(stack, keys)
 
 
 def run(args: argparse.Namespace) -> Report:
     token = secrets.token_hex(3)
-    scratch = Path(tempfile.mkdtemp(prefix="chunfeng-scaleout-"))
-    scratch.chmod(0o755)
     postings = _postings(args.scaleout_postings)
     profiles = _profile_events(args.scaleout_profiles)
-    stack = _devstack_class()(var_dir=scratch)
     started = time.perf_counter()
-    try:
-        stack.ensure_infra()
+    with infra() as stack:  # make bench's shared one, or started here for this run alone
         runs = [_one_run(stack, args, n, token, postings, profiles) for n in (1, 2)]
-    finally:
-        stack.stop_all()
-        shutil.rmtree(scratch, ignore_errors=True)
     one, two = runs
     seekers = set(one["lists"]) | set(two["lists"])
     across = sorted(s for s in seekers if one["lists"].get(s) != two["lists"].get(s))
