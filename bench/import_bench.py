@@ -258,7 +258,8 @@ async def measure(stack: StackInfo, args: argparse.Namespace) -> dict[str, Any]:
         watching = [asyncio.create_task(w.run()) for w in (watcher, published)]
         for w in (watcher, published):
             await asyncio.wait_for(w.ready.wait(), 60)
-        await asyncio.sleep(2)  # let match index the postings before the first seeker arrives
+        # match indexes the postings before the first seeker arrives
+        await pl.wait_handled(stack.match, "posting.upserted", args.import_postings)
         started = time.perf_counter()
         deadline = started + args.import_timeout_s
         try:

@@ -116,6 +116,33 @@ async def wait_outbox_empty(client: httpx.AsyncClient, timeout_s: float = 60) ->
     raise RuntimeError("ingest's outbox did not drain")
 
 
+async def handled(client: httpx.AsyncClient, event_type: str) -> float:
+    """How many events of ``event_type`` the service's busiest consumer group has handled (its
+    /metrics): the most of any one group, as two groups reading a topic each see every event."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    most = 0.0
+    for family in text_string_to_metric_families((await client.get("/metrics")).text):
+        for sample in family.samples:
+            if sample.name == "chunfeng_events_handled_total" and sample.labels.get("type") == event_type:
+                most = max(most, sample.value)
+    return most
+
+
+async def wait_handled(base_url: str, event_type: str, at_least: int, timeout_s: float = 60) -> None:
+    """Until match (or another service) has handled ``at_least`` events of a type: the postings
+    are then indexed before the first seeker comes, however loaded the machine (a fixed pause
+    was either too short or wasted)."""
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        while await handled(client, event_type) < at_least:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{base_url} did not handle {at_least} {event_type} within {timeout_s:.0f} s"
+                )
+            await asyncio.sleep(0.2)
+
+
 async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -263,7 +290,8 @@ async def pipeline(args: argparse.Namespace) -> dict[str, Any]:
         if args.postings:
             await post_postings(ingest, args.postings)
             await wait_outbox_empty(ingest)
-            await asyncio.sleep(2)  # match indexes them before the seekers come
+            # match indexes them before the seekers come
+            await wait_handled(args.match, "posting.upserted", args.postings)
         stop = asyncio.Event()
         ready = asyncio.Event()
         topic = getattr(args, "matches_topic", None) or TOPIC_MATCHES
@@ -422,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         "--key", default=DemoSettings().admin_key, help="an admin API key (default: CHUNFENG_ADMIN_KEY)"
     )
     parser.add_argument("--notify", default="http://127.0.0.1:8003")
+    parser.add_argument("--match", default="http://127.0.0.1:8002")
     parser.add_argument("--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--profiles", type=int, help="post this many profiles (default 400)")

@@ -77,6 +77,7 @@ def _args(stack: StackInfo, **kw: Any) -> argparse.Namespace:
     base: dict[str, Any] = {
         "ingest": stack.ingest,
         "notify": stack.notify,
+        "match": stack.match,
         "kafka": stack.kafka,
         "matches_topic": stack.topic("matches"),
         "key": stack.admin_key,

@@ -159,3 +159,26 @@ def test_readme_table_is_written_between_its_markers_from_the_rows() -> None:
         out = path.read_text(encoding="utf-8")
     assert out.startswith("# T\n\nbefore\n\n") and out.endswith(f"{readme.END}\n\nafter\n")
     assert "old table" not in out and out.count(readme.BEGIN) == 1 and text in out
+
+
+def test_events_handled_are_those_of_the_busiest_group_for_one_type_only() -> None:
+    import asyncio
+
+    import httpx
+
+    from bench.pipeline import handled
+
+    text = (
+        "# HELP chunfeng_events_handled_total Events a consumer group finished handling\n"
+        "# TYPE chunfeng_events_handled_total counter\n"
+        'chunfeng_events_handled_total{group="match",type="posting.upserted"} 12.0\n'
+        'chunfeng_events_handled_total{group="match-wider",type="posting.upserted"} 3.0\n'
+        'chunfeng_events_handled_total{group="match",type="profile.upserted"} 40.0\n'
+    )
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, text=text))
+
+    async def read() -> float:
+        async with httpx.AsyncClient(transport=transport, base_url="http://match") as client:
+            return await handled(client, "posting.upserted")
+
+    assert asyncio.run(read()) == 12.0  # not 15: each group sees every posting
