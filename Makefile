@@ -23,9 +23,11 @@
 #   make schemas      regenerate docs/events/*.schema.json from the event classes
 #   make eval         matching quality on a seeded simulated campaign (evaluation/, ~1 min);
 #                     rewrites eval-results.json and docs/quality.md
-#   make bench        benchmarks (bench/): the match index at 10k/100k/1M, then the pipeline and a
-#                     20,000-row import, each on a stack it starts itself (under the machine-wide
-#                     stack lock); minutes;
+#   make bench        benchmarks (bench/): the match index at 10k/100k/1M and match's memory at
+#                     1M seekers, then the pipeline, a 20,000-row import and two match instances
+#                     on one Kafka + FerretDB it starts for them (under the machine-wide stack
+#                     lock); < 20 minutes; rewrites bench-*.json, docs/quality.md and the
+#                     README's targets table;
 #                     BENCH_ARGS passes options, e.g. BENCH_ARGS='--sizes 10000 --queries 50'
 #   make chaos        faults on the real local-process stack (chaos/, ~7 min, not part of `make test`):
 #                     kill -9 of each service, of Kafka, of FerretDB, a start while the database is

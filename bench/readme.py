@@ -47,6 +47,11 @@ def machine_line(info: dict[str, Any]) -> str:
         if info.get("ferretdb")
         else "",
         f"`python -m bench {' '.join(info.get('benchmarks', []))}` took {info['seconds']:.0f} s"
+        + (
+            f" (plus {info['seconds_waiting_for_stack_lock']:.0f} s waiting for another run's stack lock)"
+            if info.get("seconds_waiting_for_stack_lock")
+            else ""
+        )
         if "seconds" in info
         else "",
         f"run {info['date']}" if info.get("date") else "",

@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ PIPELINE = ("ingest", "match", "notify", "campaign")
 SCHEMA_VERSION = 1  # shared.events' topic version (not imported: it reads the prefix at import)
 
 _shared: Any = None  # the DevStack of the enclosing ``infra()``, if any
+lock_wait: dict[str, float] = {"seconds": 0.0}  # how long the last ``infra()`` waited for the lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,9 @@ def infra() -> Iterator[Any]:
     scratch.chmod(0o755)  # PostgreSQL runs as its own user and must reach its cluster inside
     stack = _devstack_class()(var_dir=scratch)
     try:
+        t0 = time.perf_counter()
+        stack._hold_ports()  # what ensure_infra does first; timed apart: another run's time, not ours
+        lock_wait["seconds"] = round(time.perf_counter() - t0, 1)
         stack.ensure_infra()
         _shared = stack
         yield stack

@@ -141,9 +141,14 @@ def test_readme_table_is_written_between_its_markers_from_the_rows() -> None:
     ]
     info = {"cpu": "AMD EPYC", "cores": 2, "python": "3.11.7", "kafka": "4.1.1", "ferretdb": "v1.24.2"}
     info |= {"postgresql": "15", "load_1min": 1.5, "load_1min_end": 2.5, "seconds": 1000.4}
+    info |= {"seconds_waiting_for_stack_lock": 61.0}
     text = readme.targets(rows, info)
     lines = text.splitlines()
-    assert "AMD EPYC, 2 cores" in lines[0] and "Kafka 4.1.1" in lines[0] and "1000 s" in lines[0]
+    assert (
+        "AMD EPYC, 2 cores" in lines[0]
+        and "Kafka 4.1.1" in lines[0]
+        and "1000 s (plus 61 s waiting" in lines[0]
+    )
     assert "1.5 at the start, 2.5 at the end" in lines[0]
     metrics = [line.split("`")[1] for line in lines if line.startswith("| `")]
     # the rows in the order, then other rows with a target; none without either
