@@ -73,6 +73,31 @@ def _devstack_class() -> Any:
     return DevStack
 
 
+def _wait_for_leftovers(timeout_s: float = 90.0) -> None:
+    """Wait, with the lock held, until nothing listens on the stack's ports any more.
+
+    Why: ``ensure_infra`` reuses a Kafka or FerretDB that already answers, which suits a developer's
+    stack but not a benchmark that must start on empty data. Every stack run holds the lock while
+    its infrastructure is up, so one that answers now is a previous holder's, still stopping (or
+    orphaned by a run that was killed): a run of ``make bench`` that reused one had its services
+    hang at start-up when it went away. After ``timeout_s`` it is reused, and said so."""
+    devstack = sys.modules[_devstack_class().__module__]
+    ports = {
+        "kafka": devstack.KAFKA_PORT,
+        "ferretdb": devstack.MONGO_PORT,
+        "postgres": int(os.environ.get("POSTGRES_PORT", "5433")),
+    }
+    deadline = time.monotonic() + timeout_s
+    busy = [n for n, p in ports.items() if devstack.port_open(devstack.HOST, p)]
+    if busy:
+        print(f"bench: {', '.join(busy)} still listening from an earlier run; waiting", flush=True)
+    while busy and time.monotonic() < deadline:
+        time.sleep(1.0)
+        busy = [n for n, p in ports.items() if devstack.port_open(devstack.HOST, p)]
+    if busy:
+        print(f"bench: {', '.join(busy)} still up after {timeout_s:.0f} s: reused", flush=True)
+
+
 @contextlib.contextmanager
 def infra() -> Iterator[Any]:
     """Kafka + FerretDB (PostgreSQL) on scratch data, shared by every stack benchmark inside.
@@ -89,6 +114,7 @@ def infra() -> Iterator[Any]:
         t0 = time.perf_counter()
         stack._hold_ports()  # what ensure_infra does first; timed apart: another run's time, not ours
         lock_wait["seconds"] = round(time.perf_counter() - t0, 1)
+        _wait_for_leftovers()
         stack.ensure_infra()
         _shared = stack
         yield stack
