@@ -187,3 +187,24 @@ def test_events_handled_are_those_of_the_busiest_group_for_one_type_only() -> No
             return await handled(client, "posting.upserted")
 
     assert asyncio.run(read()) == 12.0  # not 15: each group sees every posting
+
+
+def test_a_previous_runs_infrastructure_is_waited_out_before_ours_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    import bench.stack as bench_stack
+
+    devstack = sys.modules[bench_stack._devstack_class().__module__]
+    answers = iter([True, True, False] + [False] * 10)  # kafka up at first, then stopped
+    monkeypatch.setattr(
+        devstack, "port_open", lambda host, port: port == devstack.KAFKA_PORT and next(answers)
+    )
+    monkeypatch.setattr(bench_stack.time, "sleep", lambda s: None)
+    bench_stack._wait_for_leftovers(timeout_s=60)
+    out = capsys.readouterr().out
+    assert "kafka still listening" in out and "reused" not in out
+    monkeypatch.setattr(devstack, "port_open", lambda host, port: port == devstack.MONGO_PORT)
+    bench_stack._wait_for_leftovers(timeout_s=0)
+    assert "ferretdb still up after 0 s: reused" in capsys.readouterr().out
