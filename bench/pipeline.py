@@ -11,10 +11,16 @@ How "readable" is observed without flooding notify: a Kafka consumer (no group) 
 ``matches.v1`` from its end, and only a profile whose first match event has been seen is
 polled on ``GET /v1/inbox/{id}`` (by a few concurrent pollers, each profile every
 ``--poll-interval-s`` at first, then ever less often: ``poll_gap``); its time is when a
-response with an item arrives (an upper bound, by at most one gap plus one request). A
-profile is lost when no item is readable within ``--timeout-s`` after the last POST (under
-overload that includes late ones); those without any match event by then are also counted as
-unmatched.
+response with an item arrives (an upper bound, by at most one gap plus one request). With
+``--sample n`` only every n-th profile is polled so (the latency sample); each of the others is
+looked up once after the run, so that every profile counts towards the rate and the losses:
+the polls are load on notify and FerretDB (a find and an audit entry each, ~20 per profile once
+latency is seconds, more than the pipeline's own store commands). A profile is lost when no item
+is readable within ``--timeout-s`` after the last POST (under overload that includes late ones)
+although a match of hers stood; one without any match event by then is counted as unmatched
+(no posting had room for her, or her profile never reached match), and one whose every match
+was withdrawn before her inbox was read (a capacity-aware engine gives the place to a better
+fit) as withdrawn, each apart.
 
 The raw ceiling sends as many messages as profiles were accepted (at least 1,000, so that it
 measures the broker rather than the clients' start-up), of the size of a ``profile.upserted``
@@ -51,6 +57,7 @@ from services.demo.load import DemoSettings
 from services.ingest.documents import PROFILE
 from shared.auth import headers
 from shared.models import ProfileIn
+from shared.store.base import gather_writes
 
 TOPIC_PREFIX = os.environ.get("CHUNFENG_TOPIC_PREFIX", "")
 TOPIC_MATCHES = f"{TOPIC_PREFIX}chunfeng.matches.v1"
@@ -63,10 +70,13 @@ TARGET = {"pipeline_profiles_per_s": 1000.0, "pipeline_p99_ms": 1000.0}
 @dataclass
 class Tracked:
     sent_at: float
+    timed: bool = True  # in the latency sample: polled until readable; otherwise checked once after
     accepted_at: float | None = None
     matched_at: float | None = None
     readable_at: float | None = None
+    present: bool = False  # an untimed profile's item was found by the check after the run
     last_poll: float = 0.0
+    active: set[str] = field(default_factory=set)  # postings of her matches not withdrawn (the bus)
 
 
 @dataclass
@@ -174,10 +184,28 @@ async def watch_matches(
             for records in batches.values():
                 for rec in records:
                     t = run.profiles.get(rec.key.decode()) if rec.key else None
-                    if t is not None and t.matched_at is None:
+                    if t is None:
+                        continue
+                    if t.matched_at is None:
                         t.matched_at = now
+                    note_match(t, rec.value)
     finally:
         await consumer.stop()
+
+
+def note_match(t: Tracked, value: bytes | None) -> None:
+    """Keep which of her recommendations stand: a capacity-aware engine withdraws a seeker's match
+    when better-fitting seekers fill the posting, and one whose every match went before her inbox
+    was read is not lost (her inbox is rightly empty)."""
+    try:
+        event = json.loads(value or b"{}")
+        posting = str(event["payload"]["posting_id"])
+    except (ValueError, KeyError, TypeError):
+        return
+    if event.get("type") == "match.withdrawn":
+        t.active.discard(posting)
+    else:
+        t.active.add(posting)
 
 
 def poll_gap(waited_s: float, interval_s: float) -> float:
@@ -197,7 +225,8 @@ async def poll_inboxes(
         due = [
             (pid, t)
             for pid, t in run.profiles.items()
-            if t.matched_at is not None
+            if t.timed
+            and t.matched_at is not None
             and t.readable_at is None
             and now - t.last_poll >= poll_gap(now - t.matched_at, interval_s)
             and hash(pid) % POLLERS == worker
@@ -209,13 +238,33 @@ async def poll_inboxes(
             if stop.is_set():
                 return
             t.last_poll = time.perf_counter()
-            try:
-                r = await client.get(f"/v1/inbox/{pid}", params={"limit": 1})
-            except httpx.HTTPError:
-                continue
-            run.polls += 1
-            if r.status_code == 200 and r.json().get("items"):
+            if await has_item(client, run, pid):
                 t.readable_at = time.perf_counter()
+
+
+async def has_item(client: httpx.AsyncClient, run: Run, pid: str) -> bool:
+    """Whether the seeker's inbox shows an item now. The default page size, so that notify
+    skips its count (a page shorter than the limit is the whole inbox): each poll is load on
+    notify and FerretDB, as the pipeline's own work is."""
+    try:
+        r = await client.get(f"/v1/inbox/{pid}")
+    except httpx.HTTPError:
+        return False
+    run.polls += 1
+    return r.status_code == 200 and bool(r.json().get("items"))
+
+
+async def check_untimed(client: httpx.AsyncClient, run: Run, deadline: float) -> None:
+    """After the timed profiles: each profile outside the sample is looked up once (again every
+    second until ``deadline`` while some are missing), so that "lost" counts every profile."""
+    while True:
+        missing = [pid for pid, t in run.profiles.items() if not t.timed and not t.present]
+        found = await gather_writes(has_item(client, run, pid) for pid in missing)
+        for pid, there in zip(missing, found, strict=True):
+            run.profiles[pid].present = there
+        if all(found) or time.perf_counter() > deadline:
+            return
+        await asyncio.sleep(1.0)
 
 
 POLLERS = 4
@@ -230,6 +279,7 @@ async def post_profiles(
     duration_s: float | None,
     rate: float | None,
     batch: int,
+    sample: int = 1,
 ) -> None:
     """``clients`` concurrent clients, each posting one profile after the other (closed loop),
     or, with ``rate``, profiles started at that pace whatever the answers (open loop)."""
@@ -258,7 +308,7 @@ async def post_profiles(
             run.failed += 1
             return
         done = time.perf_counter()
-        t = run.profiles.setdefault(r.json()["id"], Tracked(sent_at=sent))
+        t = run.profiles.setdefault(r.json()["id"], Tracked(sent_at=sent, timed=i % sample == 0))
         t.accepted_at = done
         run.last_accepted = max(run.last_accepted, done)
 
@@ -316,14 +366,20 @@ async def pipeline(args: argparse.Namespace) -> dict[str, Any]:
             duration_s=args.duration_s,
             rate=args.rate,
             batch=batch,
+            sample=max(1, getattr(args, "sample", 1)),
         )
         deadline = time.perf_counter() + args.timeout_s
-        while time.perf_counter() < deadline and any(t.readable_at is None for t in run.profiles.values()):
-            # stop waiting early for profiles that were never matched once matching has caught up
-            waiting = [t for t in run.profiles.values() if t.readable_at is None]
+        timed = [t for t in run.profiles.values() if t.timed]
+        while time.perf_counter() < deadline and any(t.readable_at is None for t in timed):
+            # stop waiting early for profiles that were never matched once matching has caught up,
+            # and for those whose every match was withdrawn (their inbox is rightly empty)
+            waiting = [t for t in timed if t.readable_at is None and not (t.matched_at and not t.active)]
+            if not waiting:
+                break
             if all(t.matched_at is None for t in waiting) and time.perf_counter() > run.last_accepted + 15:
                 break
             await asyncio.sleep(0.1)
+        await check_untimed(notify, run, deadline)
         stop.set()
         await asyncio.gather(watcher, *pollers, return_exceptions=True)
     return summarise(run)
@@ -337,22 +393,35 @@ def profile_event_bytes() -> int:
 
 
 def summarise(run: Run) -> dict[str, Any]:
+    """The run's figures. Latency is the sample's (every profile when ``sample`` is 1); the rate
+    counts every profile whose item was readable, up to the last timed one (the sample is spread
+    evenly over the run, so its last is within a few profiles of the end); a profile is lost if no
+    item was readable in time although one of her matches stood; ``withdrawn`` (every match she had
+    was withdrawn before her inbox was read) and ``unmatched`` (no match event in time) apart."""
     tracked = list(run.profiles.values())
-    readable = [t for t in tracked if t.readable_at is not None]
+    timed = [t for t in tracked if t.timed]
+    readable = [t for t in timed if t.readable_at is not None]
+    delivered = len(readable) + sum(1 for t in tracked if not t.timed and t.present)
     latencies = [(t.readable_at - t.sent_at) * 1000 for t in readable if t.readable_at is not None]
     match_lat = [(t.matched_at - t.sent_at) * 1000 for t in tracked if t.matched_at is not None]
     last = max((t.readable_at for t in readable if t.readable_at is not None), default=run.first_sent)
     accepted_s = max(run.last_accepted - run.first_sent, 1e-9)
     e2e_s = max(last - run.first_sent, 1e-9)
+    missing = [t for t in tracked if t.readable_at is None and not t.present]
+    withdrawn = sum(1 for t in missing if t.matched_at is not None and not t.active)
+    unmatched = sum(1 for t in missing if t.matched_at is None)
     return {
         "posted": len(tracked) + run.failed,
         "accepted": len(tracked),
         "failed": run.failed,
-        "readable": len(readable),
-        "unmatched": sum(1 for t in tracked if t.matched_at is None),
-        "lost": len(tracked) - len(readable),  # not readable in time, unmatched ones included
+        "timed": len(timed),
+        "readable": delivered,
+        # no match event in time: no posting had room for her, or her profile never reached match
+        "unmatched": unmatched,
+        "withdrawn": withdrawn,
+        "lost": len(missing) - withdrawn - unmatched,  # matched, a match standing, never readable
         "accepted_per_s": len(tracked) / accepted_s,
-        "e2e_per_s": len(readable) / e2e_s,
+        "e2e_per_s": delivered / e2e_s,
         "p50_ms": pct(latencies, 0.5),
         "p99_ms": pct(latencies, 0.99),
         "max_ms": max(latencies, default=float("nan")),
@@ -435,6 +504,7 @@ def result_rows(result: dict[str, Any], raw: dict[str, float] | None) -> list[di
     rows += [
         row("pipeline_accepted_per_s", result["accepted_per_s"], "profiles/s"),
         row("pipeline_lost", result["lost"], "profiles", lower_is_better=True),
+        row("pipeline_unmatched", result["unmatched"], "profiles", lower_is_better=True),
     ]
     if raw is not None:
         rows.append(row("raw_kafka_msgs_per_s", raw["msgs_per_s"], "msgs/s"))
@@ -461,6 +531,9 @@ def main(argv: list[str] | None = None) -> int:
         "--postings", type=int, default=16, help="postings posted first (0: use what is there)"
     )
     parser.add_argument("--poll-interval-s", type=float, default=0.1)
+    parser.add_argument(
+        "--sample", type=int, default=1, help="time every n-th profile (the others are checked once after)"
+    )
     parser.add_argument("--timeout-s", type=float, default=120, help="wait this long after the last POST")
     parser.add_argument("--run-id", type=int, help="0-9: keeps phone numbers of runs apart (random)")
     parser.add_argument("--label", default="", help="a note kept with the JSON (e.g. the backend)")

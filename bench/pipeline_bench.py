@@ -42,6 +42,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench import pipeline as pl
 from bench.results import Report, Row, machine, metric
 from bench.stack import StackInfo, running_stack
+from bench.where import Snapshot
 
 NAME = "pipeline"
 SECTION = "Latest pipeline bench"
@@ -65,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--pipeline-rate", type=float, help="profiles/s at 1x (default: the closed loop's)")
     group.add_argument("--pipeline-seconds", type=float, default=20.0, help="posting time per further load")
+    group.add_argument(
+        "--pipeline-sample",
+        type=int,
+        default=4,
+        help="time every n-th profile of the open-loop runs (the rest are checked once after): each "
+        "poll of an inbox is load on notify and FerretDB, ~20 polls per profile once latency is seconds",
+    )
     group.add_argument(
         "--pipeline-timeout-s",
         type=float,
@@ -174,16 +182,30 @@ async def open_loop(
     stack: StackInfo, args: argparse.Namespace, label: str, rate: float, seconds: float, run_id: int
 ) -> dict[str, Any]:
     """One open-loop run at ``rate`` for ``seconds``, with the stages' busy time during it."""
-    before, started = stage_seconds(stack), time.perf_counter()
+    urls = {name: getattr(stack, name) for name in (*SERVICES, "campaign") if getattr(stack, name, None)}
+    marker = str(stack.devstack.var)
+    before, started, busy = stage_seconds(stack), time.perf_counter(), Snapshot(urls, marker)
     result = await pl.pipeline(
-        _args(stack, rate=rate, duration_s=seconds, timeout_s=args.pipeline_timeout_s, run_id=run_id)
+        _args(
+            stack,
+            rate=rate,
+            duration_s=seconds,
+            timeout_s=args.pipeline_timeout_s,
+            run_id=run_id,
+            sample=args.pipeline_sample,
+        )
     )
     elapsed = time.perf_counter() - started
     stages = stage_delta(before, stage_seconds(stack), elapsed)
+    spent = Snapshot(urls, marker).since(busy, result["accepted"])
     load = os.getloadavg()[0]
     print(
         f"  {label} ({rate:.1f}/s offered for {seconds:.0f} s): {result['e2e_per_s']:.2f} profiles/s "
-        f"delivered, p50 {result['p50_ms']:.0f} ms, lost {result['lost']} (load {load:.1f})"
+        f"delivered, p50 {result['p50_ms']:.0f} ms, lost {result['lost']}, withdrawn before read "
+        f"{result['withdrawn']} (load {load:.1f})\n"
+        f"    CPU ms per profile {spent['cpu_ms_per_profile']}; store commands per profile "
+        f"{spent['store_commands_per_profile']}; FerretDB {spent['ferretdb_cpu_ms_per_command']} ms "
+        f"CPU per command"
     )
     return {
         "label": label,
@@ -196,6 +218,7 @@ async def open_loop(
         "lost": result["lost"],
         "load_1min": load,
         "stages": stages,
+        "where": spent,
         "result": result,
     }
 
@@ -218,10 +241,11 @@ async def measure(stack: StackInfo, args: argparse.Namespace) -> dict[str, Any]:
     base = args.pipeline_rate or max(1.0, math.ceil(closed["e2e_per_s"]))
     series: list[dict[str, Any]] = []
     sustained = closed
+    where: dict[str, Any] | None = None
     if args.pipeline_sustained_s > 0:
         point = await open_loop(stack, args, "1x", base, args.pipeline_sustained_s, run_id=1)
         series.append(point)
-        sustained = point["result"]
+        sustained, where = point["result"], point["where"]
     raw = await pl.raw_kafka(stack.kafka, max(sustained["accepted"], 1000), sustained["message_bytes"])
     print(f"  raw kafka: {raw['msgs_per_s']:.0f} msgs/s")
     loads = [float(x) for x in args.pipeline_loads.split(",") if x.strip()]
@@ -242,6 +266,7 @@ async def measure(stack: StackInfo, args: argparse.Namespace) -> dict[str, Any]:
         "base_rate": base,
         "raw": raw,
         "series": series,
+        "where": where,
         "load_1min": os.getloadavg()[0],
     }
 
@@ -253,6 +278,20 @@ def run(args: argparse.Namespace) -> Report:
         out = asyncio.run(measure(stack, args))
     closed, sustained, raw, series = out["closed"], out["sustained"], out["raw"], out["series"]
     rows: list[Row] = pl.result_rows(sustained, raw)
+    where = out["where"]
+    if where is not None:  # the sustained run's: what bounds the rate
+        rows += [
+            metric(
+                "pipeline_store_commands_per_profile",
+                sum(where["store_commands_per_profile"].values()),
+                "commands",
+            ),
+            metric(
+                "pipeline_ferretdb_cpu_ms_per_profile", where["cpu_ms_per_profile"].get("ferretdb", 0.0), "ms"
+            ),
+            metric("pipeline_ferretdb_cpu_ms_per_command", where["ferretdb_cpu_ms_per_command"] or 0.0, "ms"),
+            metric("pipeline_cpu_ms_per_profile", sum(where["cpu_ms_per_profile"].values()), "ms"),
+        ]
     if series:
         best = max(series, key=lambda s: s["e2e_per_s"])
         rows.append(

@@ -54,6 +54,7 @@ class StackInfo:
     notify: str
     devstack: Any  # scripts/devstack.py's DevStack (imported lazily: scripts/ is not a package)
     topic_prefix: str = ""
+    campaign: str = ""
 
     def topic(self, base: str) -> str:
         """The name this stack's services use for a topic (``shared.events.topic_name``)."""
@@ -201,6 +202,7 @@ def running_stack(env: Mapping[str, str] | None = None, *, tag: str = "b") -> It
                 notify=f"http://{host}:8003",
                 devstack=stack,
                 topic_prefix=prefix,
+                campaign=f"http://{host}:8004",
             )
         finally:
             stop_services(stack, started)

@@ -47,9 +47,15 @@ def process_kind(cmdline: str) -> str | None:
 Counts = dict[tuple[str, str, str], float]
 
 
-def cpu_seconds(proc: Path = Path("/proc")) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by each kind of stack process."""
-    used: dict[str, float] = defaultdict(float)
+def cpu_seconds(marker: str | None = None, proc: Path = Path("/proc")) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each kind of stack process.
+
+    ``marker`` (the stack's scratch directory) keeps the count to this stack: Kafka, FerretDB
+    and PostgreSQL name it on their command lines, PostgreSQL's backends are its children, and
+    the services are this process's children. Without it, any process of those kinds counts
+    (a compose stack left running would then be counted too).
+    """
+    seen: dict[int, tuple[str, int, float]] = {}  # pid -> (command line, parent, CPU seconds)
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -58,9 +64,19 @@ def cpu_seconds(proc: Path = Path("/proc")) -> dict[str, float]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # ended meanwhile
+        seen[int(entry.name)] = (cmdline, int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK)
+
+    def ours(pid: int) -> bool:
+        if marker is None:
+            return True
+        cmdline, parent, _ = seen[pid]
+        return marker in cmdline or parent == os.getpid() or marker in seen.get(parent, ("", 0, 0.0))[0]
+
+    used: dict[str, float] = defaultdict(float)
+    for pid, (cmdline, _, seconds) in seen.items():
         kind = process_kind(cmdline)
-        if kind is not None:
-            used[kind] += (int(fields[11]) + int(fields[12])) / TICK
+        if kind is not None and ((kind == "load generator" and pid == os.getpid()) or ours(pid)):
+            used[kind] += seconds
     return used
 
 
@@ -93,8 +109,8 @@ def scrape(urls: dict[str, str]) -> dict[str, Counts]:
 class Snapshot:
     """CPU and store counts at one moment; ``since(earlier, profiles)`` gives the run's share."""
 
-    def __init__(self, urls: dict[str, str]) -> None:
-        self.cpu = cpu_seconds()
+    def __init__(self, urls: dict[str, str], marker: str | None = None) -> None:
+        self.cpu = cpu_seconds(marker)
         self.store = scrape(urls)
 
     def since(self, earlier: Snapshot, profiles: int) -> dict[str, Any]:

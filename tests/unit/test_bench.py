@@ -40,13 +40,21 @@ def test_pipeline_rows_take_the_raw_broker_as_baseline_and_stages_come_from_metr
     assert "pipeline" in BENCHMARKS
     args = parse_args(["pipeline", "--pipeline-loads", "1,2", "--pipeline-seconds", "5"])
     assert args.pipeline_loads == "1,2" and args.pipeline_seconds == 5
-    result = {"e2e_per_s": 20.0, "p50_ms": 800.0, "p99_ms": 1500.0, "accepted_per_s": 30.0, "lost": 0}
+    result = {
+        "e2e_per_s": 20.0,
+        "p50_ms": 800.0,
+        "p99_ms": 1500.0,
+        "accepted_per_s": 30.0,
+        "lost": 0,
+        "unmatched": 2,
+    }
     raw = {"msgs_per_s": 4000.0, "p50_ms": 5.0, "p99_ms": 20.0}
     rows = {r["metric"]: r for r in pipeline.result_rows(result, raw)}
     assert all(list(r) == FIELDS for r in rows.values())
     assert rows["pipeline_profiles_per_s"]["baseline"] == 4000.0
     assert rows["pipeline_profiles_per_s"]["met"] is False  # 20/s against the 1,000/s target
     assert rows["pipeline_p99_ms"]["met"] is False and rows["pipeline_ratio_to_raw_kafka"]["value"] == 0.005
+    assert rows["pipeline_unmatched"]["value"] == 2
     before = {("match", "match", "persist"): (1.0, 10.0), ("notify", "notify", "contacts"): (1.0, 1.0)}
     after = {
         ("match", "match", "persist"): (3.0, 30.0),

@@ -40,3 +40,29 @@ def test_a_runs_share_is_the_difference_per_profile() -> None:
     assert share["store_documents_per_profile"] == {"ingest": 0.8}
     assert share["ferretdb_cpu_ms_per_command"] == round(200 / 2.8, 3)
     assert list(share["top_commands_per_profile"]) == ["ingest find profiles", "ingest insert audit"]
+
+
+def test_a_seeker_whose_every_match_was_withdrawn_is_not_lost_and_the_sample_times_latency() -> None:
+    import json
+
+    from bench.pipeline import Run, Tracked, note_match, summarise
+
+    def event(kind: str, posting: str) -> bytes:
+        return json.dumps({"type": kind, "payload": {"posting_id": posting}}).encode()
+
+    run = Run(first_sent=0.0, last_accepted=1.0)
+    run.profiles = {
+        "read": Tracked(sent_at=0.0, timed=True, matched_at=0.5, readable_at=2.0),
+        "untimed": Tracked(sent_at=0.1, timed=False, matched_at=0.6, present=True),
+        "gone": Tracked(sent_at=0.2, timed=True, matched_at=0.7),
+        "lost": Tracked(sent_at=0.3, timed=False, matched_at=0.8),
+        "never": Tracked(sent_at=0.4, timed=True),
+    }
+    for name in ("gone", "lost"):
+        note_match(run.profiles[name], event("match.created", "j1"))
+    note_match(run.profiles["gone"], event("match.withdrawn", "j1"))  # a better seeker took the place
+    result = summarise(run)
+    counts = ("timed", "readable", "withdrawn", "unmatched", "lost")
+    assert tuple(result[k] for k in counts) == (3, 2, 1, 1, 1)
+    assert result["p50_ms"] == 2000.0  # the sample's latency only: the untimed one has none
+    assert result["e2e_per_s"] == 1.0  # two delivered by the last timed item, 2 s after the first POST
