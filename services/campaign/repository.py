@@ -8,6 +8,7 @@ an illegal step raises ``IllegalStep`` with the reason and writes nothing either
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,8 @@ from shared.store.base import Collection, Doc, Store, get_many
 log = get_logger("campaign.repository")
 
 MAX_ATTEMPTS = 5
+POSTING_TTL_S = 60.0
+POSTINGS_HELD = 20_000
 
 
 class IllegalStep(ValueError):
@@ -58,6 +61,7 @@ class FunnelRepository:
         self.postings: Collection = store.collection(d.POSTINGS)
         self.facts: Collection = store.collection(d.FACTS)
         self._on_write = on_write
+        self._postings: dict[str, tuple[float, Doc]] = {}  # id -> (read at, doc): ``_posting_docs``
 
     async def ensure_indexes(self) -> None:
         await self.pairs.ensure_index([("outbox_pending", 1)])
@@ -162,9 +166,7 @@ class FunnelRepository:
         """
         if not items:
             return []
-        postings = {
-            p["_id"]: p for p in await get_many(self.postings, sorted({item.posting_id for item in items}))
-        }
+        postings = await self._posting_docs({item.posting_id for item in items})
         docs: list[Doc] = []
         for item in items:
             doc = {**d.new_pair(item.profile_id, item.posting_id, now=item.at), **item.context}
@@ -187,7 +189,27 @@ class FunnelRepository:
         return created
 
     async def _fill_posting(self, doc: Doc) -> None:
-        _fill(doc, await self.postings.get(doc["posting_id"]))
+        _fill(doc, (await self._posting_docs({doc["posting_id"]})).get(doc["posting_id"]))
+
+    async def _posting_docs(self, ids: set[str]) -> dict[str, Doc]:
+        """The postings a new pair takes its employer and county from, read at most once a minute.
+
+        Why: every recommendation of a posting read the same posting again, a store command per
+        pair. This process writes the postings collection (``upsert_posting``) and keeps what it
+        wrote; the minute bounds how stale a posting changed by another campaign process can be
+        (the pair's employer and county, which a posting rarely changes)."""
+        now = time.monotonic()
+        found: dict[str, Doc] = {}
+        for id in ids:
+            held = self._postings.get(id)
+            if held is not None and now - held[0] < POSTING_TTL_S:
+                found[id] = held[1]
+        if len(self._postings) > POSTINGS_HELD:
+            self._postings.clear()  # a province's postings would not all fit: start over
+        for doc in await get_many(self.postings, sorted(ids - found.keys())):
+            found[doc["_id"]] = doc
+            self._postings[doc["_id"]] = (now, doc)
+        return found
 
     async def upsert_posting(self, posting: Doc) -> None:
         """Keep the newest version of a posting; fill in pairs that were created before it arrived."""
@@ -197,6 +219,7 @@ class FunnelRepository:
                 posting["_id"], set=body, where={"version": {"$lt": posting["version"]}}
             ):
                 return
+        self._postings[posting["_id"]] = (time.monotonic(), posting)
         for pair in await self.pairs.find({"posting_id": posting["_id"], "county": None}):
             await self.pairs.update(
                 pair["_id"],

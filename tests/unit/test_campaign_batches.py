@@ -108,3 +108,24 @@ async def test_a_run_of_funnel_events_stores_the_facts_and_the_views_as_one_by_o
     assert len(await dump(run_store, "facts")) == len(events)
     viewed = (await run_store.collection("pairs").get("p0:j1") or {})["steps"]
     assert "viewed" in viewed  # the seeker's look is on the pair too
+
+
+async def test_a_posting_is_read_once_for_its_pairs_and_its_newer_version_is_what_later_pairs_take() -> None:
+    store, handler, _ = await prepared()
+    reads: list[str] = []
+    postings = handler.repo.postings
+    get = postings.get
+
+    async def counted(id: str) -> Doc | None:
+        reads.append(id)
+        return await get(id)
+
+    postings.get = counted  # type: ignore[method-assign]
+    at = T0 + timedelta(days=1)
+    await handler.batch_routes()[MatchCreated]([recommended("p1", "j1", at=at)])
+    await handler.batch_routes()[MatchCreated]([recommended("p2", "j1", at=at)])
+    assert reads == []  # j1 was kept when campaign wrote it
+    await handler.handle(posting_event("j1", adcode="360403", version=2))  # the posting moved
+    await handler.batch_routes()[MatchCreated]([recommended("p3", "j1", at=at)])
+    pairs = {d["_id"]: d["county"] for d in await dump(store, "pairs")}
+    assert (pairs["p1:j1"], pairs["p3:j1"]) == ("422801", "360403")
