@@ -29,6 +29,7 @@ the decoded values, which equal the stored ones, so the compaction changes no de
 from __future__ import annotations
 
 import json
+import struct
 import sys
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -111,6 +112,11 @@ _POSTING_JSON = _packer(
     ),
 )
 STRIDE = 4  # an emitted match in a seeker's flat tuple: posting id, rank, pair bytes (or whole view), card
+# posting cards kept built: emitted matches share the current card through the posting, not
+# through an object per posting (100k of them would cost ~90 bytes per seeker at 1M seekers)
+SUMMARIES_CACHED = 4096
+_HEAD = struct.Struct("<I")  # a seeker's record starts with the length of her packed profile
+_ITEM = struct.Struct("<IH")  # then her list: posting number and pair length, pair bytes, ...
 
 
 def _skey(score: float, posting_id: str) -> tuple[float, str]:
@@ -130,14 +136,20 @@ class MatchEngine:
         self.index = MatchIndex(policy, year=self.year)
         self._postings: dict[str, bytes] = {}  # PostingView JSON, packed (_POSTING_JSON)
         self._pfeat: dict[str, PostingFeatures] = {}  # active postings only
-        self._profiles: dict[str, bytes] = {}  # ProfileMatchView JSON, packed (_PROFILE_JSON)
+        # seeker -> record: ProfileMatchView JSON packed (_PROFILE_JSON), then her list of postings
+        # with their pairs (PairCodec bytes), in list order; see _list and _put_list
+        self._profiles: dict[str, bytes] = {}
+        self._posting_no: dict[str, int] = {}  # posting id -> its number in seekers' records
+        self._posting_ids: list[str] = []
         self._pairs = PairCodec()
-        self._lists: dict[str, dict[str, bytes]] = {}  # profile -> posting -> pair (PairCodec bytes)
-        self._holders: dict[str, dict[str, bytes]] = {}  # posting -> profile -> pair (as in _lists)
-        # profile -> last emitted views, flat: STRIDE items per match (see _entries)
-        self._emitted: dict[str, tuple[Any, ...]] = {}
+        self._holders: dict[str, dict[str, None]] = {}  # posting -> profiles holding it (pairs: _list)
+        # The last emitted views of a seeker are those of her list (ranked, current cards) unless
+        # she is here: then they are held flat, STRIDE items per match (see _entries)
+        self._odd: dict[str, tuple[Any, ...]] = {}
+        self._before: dict[str, dict[str, tuple[Any, ...]]] = {}  # emitted before this change
+        self._loading = False
         self._weakest: dict[str, str] = {}  # posting -> its weakest holder (cache, dropped on change)
-        self._summaries: dict[str, PostingSummary] = {}
+        self._summaries: dict[str, PostingSummary] = {}  # cards of recently read postings
         self._touched: set[str] = set()
         self._reasons: dict[tuple[str, str], str] = {}
         self._queue: deque[tuple[str, str]] = deque()
@@ -160,6 +172,21 @@ class MatchEngine:
         An active match may be given as its stored document (``MatchView.model_dump``): one that
         fits the compact form is encoded straight from the dict, since validating a million
         ``MatchView``s was most of a restart; any other is validated and loaded as a view."""
+        self._loading = True
+        try:
+            self._load(postings, profiles, active, declined)
+        finally:
+            self._loading = False
+            self._touched.clear()
+            self._before.clear()
+
+    def _load(
+        self,
+        postings: Iterable[PostingView],
+        profiles: Iterable[ProfileMatchView],
+        active: Iterable[MatchView | Mapping[str, Any]],
+        declined: Iterable[tuple[str, str]],
+    ) -> None:
         for posting in postings:
             self._store_posting(posting)
         # one string object per seeker id, shared by every structure keyed by it (while loading)
@@ -184,11 +211,11 @@ class MatchEngine:
             sid = canonical.get(m.profile_id, m.profile_id)
             given = PairScore(m.score, list(m.factors), m.reason, m.distance_km or 0.0)
             pair = self._rounded(given)
+            before = self._list(sid)
             blob = self._link(sid, m.posting_id, pair)
             # the emitted view holds the very pair when nothing was rounded and its distance was given
             same = pair is given and m.distance_km is not None
-            self._put_emitted(sid, self._entry(m, blob if same else None, cards))
-        self._touched.clear()
+            self._put_emitted(sid, self._entry(m, blob if same else None, cards), before)
 
     def _load_stored(
         self,
@@ -267,23 +294,44 @@ class MatchEngine:
         blob = self._pairs.encode_fields(
             score, distance_km, tuple(names), tuple(weights), scores, details, reason
         )
-        self._hold(sid, pid, blob)
-        current = self._summary(pid)
         dumped = cached.get(pid)
         if dumped is None:
-            dumped = cached[pid] = current.model_dump()
+            dumped = cached[pid] = self._summary(pid).model_dump()
+        before = self._list(sid)
+        if card == dumped and self._joins_end(sid, pid, rank, score, before):
+            # the common case, kept short: the pair joins the end of her list, which stands for
+            # her emitted matches (what _hold and _put_emitted would do, without decoding again)
+            self._weakest.pop(pid, None)
+            record = self._profiles.get(sid, _HEAD.pack(0))
+            self._profiles[sid] = record + _ITEM.pack(self._number(pid), len(blob)) + blob
+            self._holders.setdefault(pid, {})[sid] = None
+            return True
+        self._hold(sid, pid, blob)
         if card == dumped:
-            held = current
+            held = self._summary(pid)
         else:
             summary = PostingSummary.model_validate(card)
             held = cards.setdefault((pid, summary.model_dump_json()), summary)
-        self._put_emitted(sid, (pid, rank, blob, held))
+        self._put_emitted(sid, (pid, rank, blob, held), before)
         return True
+
+    def _joins_end(
+        self, profile_id: str, posting_id: str, rank: int, score: float, before: Mapping[str, bytes]
+    ) -> bool:
+        """Whether a loaded match with the posting's current card leaves the seeker's emitted
+        matches those her list stands for: she has none held apart, it is a new posting of her
+        list, ranked last there and given that rank."""
+        if profile_id in self._odd or posting_id in before or rank != len(before) + 1:
+            return False
+        key = _skey(score, posting_id)
+        return all(_skey(PairCodec.score(b), p) < key for p, b in before.items())
 
     def apply_posting(self, view: PostingView) -> list[MatchChange]:
         held = self.posting_view(view.id)
         if held is not None and (view.version < held.version or view == held):
             return []
+        for profile_id in self._holders.get(view.id, {}):
+            self._snapshot(profile_id)  # their emitted views still carry the card before this change
         self._store_posting(view)
         pid = view.id
         feat = self._pfeat.get(pid)
@@ -304,7 +352,7 @@ class MatchEngine:
             capacity = self.policy.capacity(feat.open_positions)
             current = self._holders.get(pid, {})
             while len(current) > capacity:
-                weakest = max(current, key=lambda p: _pkey(PairCodec.score(current[p]), p))
+                weakest = max(current, key=lambda p: _pkey(self._held_score(p, pid), p))
                 self._unlink(weakest, pid, REASON_BUMPED)
                 self._enqueue("refill", weakest)
             self._enqueue("fill", pid, first=True)
@@ -317,7 +365,7 @@ class MatchEngine:
             return []
         self._store_profile(view)
         sid = view.id
-        current = sorted(self._lists.get(sid, {}))
+        current = sorted(self._list(sid))
         if view.status != "looking":
             reason = REASON_PROFILE.get(view.status, REASON_PROFILE["paused"])
             for posting_id in current:
@@ -330,7 +378,7 @@ class MatchEngine:
                 self._unlink(sid, posting_id, REASON_CHANGED if pair is None else REASON_BETTER)
             self._refill(sid, feat)
             for posting_id in current:
-                if posting_id not in self._lists.get(sid, {}):
+                if posting_id not in self._list(sid):
                     self._enqueue("fill", posting_id)
         self._run()
         return self._diff()
@@ -344,7 +392,7 @@ class MatchEngine:
         if self.declined(profile_id, posting_id):
             return []
         self._remember_decline(profile_id, posting_id)
-        if posting_id in self._lists.get(profile_id, {}):
+        if posting_id in self._list(profile_id):
             self._unlink(profile_id, posting_id, REASON_DECLINED)
             self._enqueue("refill", profile_id)
             self._enqueue("fill", posting_id)
@@ -369,7 +417,7 @@ class MatchEngine:
         return self._looking(profile_id)
 
     def profile_view(self, profile_id: str) -> ProfileMatchView | None:
-        packed = self._profiles.get(profile_id)
+        packed = self._packed_profile(profile_id)
         return None if packed is None else ProfileMatchView.model_validate_json(_PROFILE_JSON.unpack(packed))
 
     def posting_view(self, posting_id: str) -> PostingView | None:
@@ -393,8 +441,7 @@ class MatchEngine:
         """Drop what memory still holds of a deleted seeker (her matches are already withdrawn)."""
         self.index.profiles.remove(profile_id)
         self._profiles.pop(profile_id, None)
-        self._emitted.pop(profile_id, None)
-        self._lists.pop(profile_id, None)
+        self._odd.pop(profile_id, None)
         for posting_id in self._declined.pop(profile_id, set()):
             self._declined_by.get(posting_id, set()).discard(profile_id)
 
@@ -402,6 +449,7 @@ class MatchEngine:
 
     def _store_posting(self, view: PostingView) -> None:
         pid = sys.intern(view.id)
+        self._number(pid)
         self._postings[pid] = _POSTING_JSON.pack(view.model_dump_json().encode())
         self._summaries.pop(pid, None)
         feat = posting_features(view, self.policy)
@@ -411,8 +459,64 @@ class MatchEngine:
             self._pfeat.pop(pid, None)
 
     def _store_profile(self, view: ProfileMatchView) -> None:
-        self._profiles[view.id] = _PROFILE_JSON.pack(view.model_dump_json().encode())
+        packed = _PROFILE_JSON.pack(view.model_dump_json().encode())
+        record = self._profiles.get(view.id)
+        items = b"" if record is None else record[_HEAD.size + _HEAD.unpack_from(record)[0] :]
+        self._profiles[view.id] = _HEAD.pack(len(packed)) + packed + items
         self.index.profiles.add(view)
+
+    def _packed_profile(self, profile_id: str) -> bytes | None:
+        record = self._profiles.get(profile_id)
+        if record is None:
+            return None
+        size = _HEAD.unpack_from(record)[0]
+        return record[_HEAD.size : _HEAD.size + size] if size else None
+
+    def _number(self, posting_id: str) -> int:
+        no = self._posting_no.get(posting_id)
+        if no is None:
+            no = self._posting_no[posting_id] = len(self._posting_ids)
+            self._posting_ids.append(posting_id)
+        return no
+
+    def _list(self, profile_id: str) -> dict[str, bytes]:
+        """A seeker's list: posting -> pair (PairCodec bytes), in the order the postings joined it."""
+        record = self._profiles.get(profile_id)
+        out: dict[str, bytes] = {}
+        if record is None:
+            return out
+        at = _HEAD.size + _HEAD.unpack_from(record)[0]
+        ids = self._posting_ids
+        end = len(record)
+        while at < end:
+            no, size = _ITEM.unpack_from(record, at)
+            at += _ITEM.size
+            out[ids[no]] = record[at : at + size]
+            at += size
+        return out
+
+    def _put_list(self, profile_id: str, held: Mapping[str, bytes]) -> None:
+        record = self._profiles.get(profile_id)
+        head = _HEAD.pack(0) if record is None else record[: _HEAD.size + _HEAD.unpack_from(record)[0]]
+        if not held and len(head) == _HEAD.size:
+            self._profiles.pop(profile_id, None)  # neither a profile nor a list
+            return
+        parts = [head]
+        for posting_id, blob in held.items():
+            parts += (_ITEM.pack(self._number(posting_id), len(blob)), blob)
+        self._profiles[profile_id] = b"".join(parts)
+
+    def _held_score(self, profile_id: str, posting_id: str) -> float:
+        """The score of a pair the seeker holds."""
+        record = self._profiles[profile_id]
+        no = self._posting_no[posting_id]
+        at = _HEAD.size + _HEAD.unpack_from(record)[0]
+        while True:
+            item, size = _ITEM.unpack_from(record, at)
+            at += _ITEM.size
+            if item == no:
+                return PairCodec.score(record[at : at + size])
+            at += size
 
     def _remember_decline(self, profile_id: str, posting_id: str) -> None:
         posting_id = sys.intern(posting_id)
@@ -423,7 +527,9 @@ class MatchEngine:
         return profile_id in self.index.profiles
 
     def _profile_features(self, profile_id: str) -> ProfileFeatures:
-        view = ProfileMatchView.model_validate_json(_PROFILE_JSON.unpack(self._profiles[profile_id]))
+        packed = self._packed_profile(profile_id)
+        assert packed is not None, profile_id
+        view = ProfileMatchView.model_validate_json(_PROFILE_JSON.unpack(packed))
         return profile_features(view, self.policy)
 
     def _score(self, profile: ProfileFeatures, posting: PostingFeatures) -> PairScore | None:
@@ -454,14 +560,20 @@ class MatchEngine:
 
     def _hold(self, profile_id: str, posting_id: str, blob: bytes) -> None:
         self._weakest.pop(posting_id, None)
-        self._lists.setdefault(profile_id, {})[posting_id] = blob
-        self._holders.setdefault(posting_id, {})[profile_id] = blob
+        self._snapshot(profile_id)
+        held = self._list(profile_id)
+        held[posting_id] = blob
+        self._put_list(profile_id, held)
+        self._holders.setdefault(posting_id, {})[profile_id] = None
         self._reasons.pop((profile_id, posting_id), None)
         self._touched.add(profile_id)
 
     def _unlink(self, profile_id: str, posting_id: str, reason: str) -> None:
         self._weakest.pop(posting_id, None)
-        self._lists.get(profile_id, {}).pop(posting_id, None)
+        self._snapshot(profile_id)
+        held = self._list(profile_id)
+        if held.pop(posting_id, None) is not None:
+            self._put_list(profile_id, held)
         self._holders.get(posting_id, {}).pop(profile_id, None)
         self._reasons[(profile_id, posting_id)] = reason
         self._touched.add(profile_id)
@@ -491,9 +603,7 @@ class MatchEngine:
         self._queued.clear()
 
     def _employer_count(self, profile_id: str, employer: str, skip: str | None = None) -> int:
-        return sum(
-            1 for p in self._lists.get(profile_id, {}) if p != skip and self._pfeat[p].employer == employer
-        )
+        return sum(1 for p in self._list(profile_id) if p != skip and self._pfeat[p].employer == employer)
 
     def _weakest_holder(self, posting_id: str, feat: PostingFeatures) -> tuple[str, float] | None:
         """The holder a better seeker would bump, or None while the posting has room."""
@@ -503,9 +613,9 @@ class MatchEngine:
         weakest = self._weakest.get(posting_id)
         if weakest is None or weakest not in holders:
             weakest = self._weakest[posting_id] = max(
-                holders, key=lambda p: _pkey(PairCodec.score(holders[p]), p)
+                holders, key=lambda p: _pkey(self._held_score(p, posting_id), p)
             )
-        return weakest, PairCodec.score(holders[weakest])
+        return weakest, self._held_score(weakest, posting_id)
 
     def _room(self, posting_id: str, feat: PostingFeatures, profile_id: str, score: float) -> bool:
         """Whether the posting takes this seeker, bumping its weakest holder if it must."""
@@ -524,12 +634,12 @@ class MatchEngine:
         k = self.policy.top_k
         want = 4 * k + 10
         seen: set[str] = set(self._declined.get(profile_id, ()))
-        while len(self._lists.get(profile_id, {})) < k:
-            current = self._lists.get(profile_id, {})
+        while len(self._list(profile_id)) < k:
+            current = self._list(profile_id)
             cands = self.index.top_postings_for_profile(feat, want, exclude=[*current, *seen])
             for posting_id, approx in cands:
                 seen.add(posting_id)
-                if approx < self.policy.threshold - 1e-6 or len(self._lists.get(profile_id, {})) >= k:
+                if approx < self.policy.threshold - 1e-6 or len(self._list(profile_id)) >= k:
                     return
                 pfeat = self._pfeat[posting_id]
                 if self._employer_count(profile_id, pfeat.employer) >= self.policy.max_per_employer:
@@ -559,7 +669,7 @@ class MatchEngine:
         for profile_id, approx in self.index.top_profiles_for_posting(feat, want, exclude=exclude):
             if len(holders) >= capacity or approx < self.policy.threshold - 1e-6:
                 return
-            current = self._lists.get(profile_id, {})
+            current = self._list(profile_id)
             replace: str | None = None
             if len(current) >= self.policy.top_k:
                 replace = max(current, key=lambda p: _skey(PairCodec.score(current[p]), p))
@@ -583,6 +693,8 @@ class MatchEngine:
     def _summary(self, posting_id: str) -> PostingSummary:
         cached = self._summaries.get(posting_id)
         if cached is None:
+            if len(self._summaries) >= SUMMARIES_CACHED:
+                del self._summaries[next(iter(self._summaries))]  # the oldest
             cached = self._summaries[posting_id] = self._make_summary(posting_id)
         return cached
 
@@ -635,26 +747,60 @@ class MatchEngine:
             card = cards.setdefault((pid, m.posting.model_dump_json()), m.posting)
         return (pid, m.rank, blob, card)
 
+    def _derived(self, held: Mapping[str, bytes]) -> dict[str, tuple[Any, ...]]:
+        """The emitted matches a list stands for: ranked best first, with the current cards."""
+        ranked = sorted(held, key=lambda p: _skey(PairCodec.score(held[p]), p))
+        return {p: (i + 1, held[p], self._summary(p)) for i, p in enumerate(ranked)}
+
     def _entries(self, profile_id: str) -> dict[str, tuple[Any, ...]]:
         """A seeker's emitted matches: posting -> (rank, pair bytes or view, card)."""
-        flat = self._emitted.get(profile_id, ())
+        before = self._before.get(profile_id)
+        if before is not None:
+            return dict(before)
+        flat = self._odd.get(profile_id)
+        if flat is None:
+            return self._derived(self._list(profile_id))
         return {flat[i]: flat[i + 1 : i + STRIDE] for i in range(0, len(flat), STRIDE)}
 
-    def _put_emitted(self, profile_id: str, entry: tuple[Any, ...]) -> None:
-        flat = self._emitted.get(profile_id, ())
-        if entry[0] in flat[::STRIDE]:
-            flat = tuple(x for p, e in self._entries(profile_id).items() if p != entry[0] for x in (p, *e))
-        self._emitted[profile_id] = (*flat, *entry)
+    def _snapshot(self, profile_id: str) -> None:
+        """Keep a seeker's emitted matches as they are before her list or a card of it changes
+        (``_diff`` compares against them)."""
+        if not self._loading and profile_id not in self._before:
+            self._before[profile_id] = self._entries(profile_id)
+
+    def _set_emitted(self, profile_id: str, entries: Mapping[str, tuple[Any, ...]]) -> None:
+        """Record a seeker's emitted matches: nothing when her list stands for them, else flat."""
+        if entries == self._derived(self._list(profile_id)):
+            self._odd.pop(profile_id, None)
+        else:
+            self._odd[profile_id] = tuple(x for p, e in entries.items() for x in (p, *e))
+
+    def _put_emitted(self, profile_id: str, entry: tuple[Any, ...], before: Mapping[str, bytes]) -> None:
+        """Add a loaded match to the seeker's emitted ones; ``before`` is her list before it joined."""
+        pid, rank, held, card = entry
+        if (
+            isinstance(held, bytes)
+            and card == self._summary(pid)
+            and self._joins_end(profile_id, pid, rank, PairCodec.score(held), before)
+            and self._list(profile_id).get(pid) == held
+        ):
+            return
+        flat = self._odd.get(profile_id)
+        entries = (
+            self._derived(before)
+            if flat is None
+            else {flat[i]: flat[i + 1 : i + STRIDE] for i in range(0, len(flat), STRIDE)}
+        )
+        entries.pop(pid, None)
+        entries[pid] = (rank, held, card)
+        self._set_emitted(profile_id, entries)
 
     def _emitted_views(self, profile_id: str) -> dict[str, MatchView]:
         return {p: self._restore(profile_id, p, *e) for p, e in self._entries(profile_id).items()}
 
     def _emitted_view(self, profile_id: str, posting_id: str) -> MatchView | None:
-        flat = self._emitted.get(profile_id, ())
-        for i in range(0, len(flat), STRIDE):
-            if flat[i] == posting_id:
-                return self._restore(profile_id, posting_id, *flat[i + 1 : i + STRIDE])
-        return None
+        entry = self._entries(profile_id).get(posting_id)
+        return None if entry is None else self._restore(profile_id, posting_id, *entry)
 
     def _material(self, old: MatchView, new: MatchView) -> bool:
         if old.rank != new.rank or old.reason != new.reason:
@@ -667,7 +813,7 @@ class MatchEngine:
     def _diff(self) -> list[MatchChange]:
         changes: list[MatchChange] = []
         for sid in sorted(self._touched):
-            held = self._lists.get(sid, {})
+            held = self._list(sid)
             ranked = sorted(held, key=lambda p: _skey(PairCodec.score(held[p]), p))
             new = {p: self._view(sid, p, held[p], i + 1) for i, p in enumerate(ranked)}
             entries = self._entries(sid)
@@ -686,11 +832,10 @@ class MatchEngine:
                     kept += (p, i + 1, held[p], self._summary(p))
                 else:
                     kept += (p, *entries[p])
-            if kept:
-                self._emitted[sid] = tuple(kept)
-            else:
-                self._emitted.pop(sid, None)
-                self._lists.pop(sid, None)
+            self._set_emitted(
+                sid, {kept[i]: tuple(kept[i + 1 : i + STRIDE]) for i in range(0, len(kept), STRIDE)}
+            )
         self._touched.clear()
+        self._before.clear()
         self._reasons.clear()
         return changes

@@ -112,7 +112,7 @@ def test_stored_documents_load_as_their_validated_views_do() -> None:
     b.load(postings, profiles, views, declined)
     c = MatchEngine(POLICY, year=2026)
     c.load(postings, profiles, docs, declined)
-    assert c._lists == b._lists and c._holders == b._holders
+    assert c._profiles == b._profiles and c._holders == b._holders and c._odd == b._odd
     for s in profiles:
         assert c.matches_for_profile(s.id) == b.matches_for_profile(s.id)
     assert not c.matches_for_profile(active[0].profile_id) or all(

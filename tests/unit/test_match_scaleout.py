@@ -144,7 +144,7 @@ async def stored(store: MemoryStore) -> dict[str, list[tuple[str, int, float]]]:
 
 def assignment(m: SequencedMatcher) -> dict[str, list[tuple[str, int, float]]]:
     e = m.engine
-    ids = sorted({*e._emitted})  # every seeker the engine holds a list for
+    ids = sorted(s for s in e._profiles if e._list(s))  # every seeker the engine holds a list for
     return {s: sorted((v.posting_id, v.rank, v.score) for v in e.matches_for_profile(s)) for s in ids}
 
 
