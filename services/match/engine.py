@@ -189,11 +189,14 @@ class MatchEngine:
     ) -> None:
         for posting in postings:
             self._store_posting(posting)
-        # one string object per seeker id, shared by every structure keyed by it (while loading)
+        # one string object per looking seeker's id, shared by every structure keyed by it; while
+        # loading, being here is what _looking would ask the index's id table, for much less
         canonical: dict[str, str] = {}
         for profile in profiles:
-            self._store_profile(profile)
-            canonical[profile.id] = profile.id
+            if self._store_profile(profile):
+                canonical[profile.id] = profile.id
+            else:
+                canonical.pop(profile.id, None)
         for profile_id, posting_id in declined:
             self._remember_decline(canonical.get(profile_id, profile_id), posting_id)
         cards: dict[tuple[str, str], PostingSummary] = {}  # equal cards of one posting, shared
@@ -204,7 +207,7 @@ class MatchEngine:
                 if self._load_stored(m, canonical, cards, cached, exact):
                     continue
                 m = MatchView.model_validate(m)
-            if m.withdrawn_reason or m.posting_id not in self._pfeat or not self._looking(m.profile_id):
+            if m.withdrawn_reason or m.posting_id not in self._pfeat or m.profile_id not in canonical:
                 continue
             if self.declined(m.profile_id, m.posting_id):
                 continue
@@ -285,7 +288,7 @@ class MatchEngine:
             details.append(detail)
         if (
             posting_id not in self._pfeat
-            or not self._looking(profile_id)
+            or profile_id not in canonical
             or self.declined(profile_id, posting_id)
         ):
             return True
@@ -458,12 +461,13 @@ class MatchEngine:
         else:
             self._pfeat.pop(pid, None)
 
-    def _store_profile(self, view: ProfileMatchView) -> None:
+    def _store_profile(self, view: ProfileMatchView) -> bool:
+        """Keep the seeker's profile; whether she is looking (in the index)."""
         packed = _PROFILE_JSON.pack(view.model_dump_json().encode())
         record = self._profiles.get(view.id)
         items = b"" if record is None else record[_HEAD.size + _HEAD.unpack_from(record)[0] :]
         self._profiles[view.id] = _HEAD.pack(len(packed)) + packed + items
-        self.index.profiles.add(view)
+        return self.index.profiles.add(view)
 
     def _packed_profile(self, profile_id: str) -> bytes | None:
         record = self._profiles.get(profile_id)

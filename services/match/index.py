@@ -223,7 +223,8 @@ class _Table:
         self.dead = 0
         self.cols: dict[str, np.ndarray] = {k: np.zeros(0, dtype=dt) for k, dt in self.COLUMNS.items()}
         self.alive = np.zeros(0, dtype=bool)
-        self.tok = np.zeros((0, self.width), dtype=np.int32)
+        # token ids as uint16 while the vocabulary fits (half the skill rows' bytes), else int32
+        self.tok = np.zeros((0, self.width), dtype=np.uint16)
         self.wt = np.zeros((0, self.width), dtype=np.float32)
         self.ids = _IdTable()
         self.buckets: dict[tuple[int, int], array[int]] = {}
@@ -251,7 +252,7 @@ class _Table:
         alive = np.zeros(new, dtype=bool)
         alive[:cap] = self.alive
         self.alive = alive
-        tok = np.zeros((new, self.width), dtype=np.int32)
+        tok = np.zeros((new, self.width), dtype=self.tok.dtype)
         tok[:cap] = self.tok
         self.tok = tok
         wt = np.zeros((new, self.width), dtype=np.float32)
@@ -279,6 +280,8 @@ class _Table:
         for k, v in values.items():
             self.cols[k][row] = v
         tok, wt = self._vector(vec)
+        if self.tok.dtype == np.uint16 and len(self.vocab.tokens) > 0xFFFF:
+            self.tok = self.tok.astype(np.int32)
         self.tok[row] = tok
         self.wt[row] = wt
         self.alive[row] = True
