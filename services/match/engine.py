@@ -142,7 +142,10 @@ class MatchEngine:
         self._posting_no: dict[str, int] = {}  # posting id -> its number in seekers' records
         self._posting_ids: list[str] = []
         self._pairs = PairCodec()
-        self._holders: dict[str, dict[str, None]] = {}  # posting -> profiles holding it (pairs: _list)
+        # posting -> the seekers holding it, in the order they came (their pairs: _list); a list,
+        # not a dict: a seeker is in it exactly when the posting is in her list, so it need not
+        # be searched to add one, and it costs a third of a dict's bytes a holder
+        self._holders: dict[str, list[str]] = {}
         # The last emitted views of a seeker are those of her list (ranked, current cards) unless
         # she is here: then they are held flat, STRIDE items per match (see _entries)
         self._odd: dict[str, tuple[Any, ...]] = {}
@@ -307,7 +310,7 @@ class MatchEngine:
             self._weakest.pop(pid, None)
             record = self._profiles.get(sid, _HEAD.pack(0))
             self._profiles[sid] = record + _ITEM.pack(self._number(pid), len(blob)) + blob
-            self._holders.setdefault(pid, {})[sid] = None
+            self._holders.setdefault(pid, []).append(sid)
             return True
         self._hold(sid, pid, blob)
         if card == dumped:
@@ -333,12 +336,12 @@ class MatchEngine:
         held = self.posting_view(view.id)
         if held is not None and (view.version < held.version or view == held):
             return []
-        for profile_id in self._holders.get(view.id, {}):
+        for profile_id in self._holders.get(view.id, ()):
             self._snapshot(profile_id)  # their emitted views still carry the card before this change
         self._store_posting(view)
         pid = view.id
         feat = self._pfeat.get(pid)
-        holders = sorted(self._holders.get(pid, {}))
+        holders = sorted(self._holders.get(pid, ()))
         if feat is None:
             reason = REASON_POSTING.get(view.status, REASON_FULL)
             for profile_id in holders:
@@ -353,7 +356,7 @@ class MatchEngine:
                 else:
                     self._link(profile_id, pid, pair)
             capacity = self.policy.capacity(feat.open_positions)
-            current = self._holders.get(pid, {})
+            current = self._holders.get(pid, [])
             while len(current) > capacity:
                 weakest = max(current, key=lambda p: _pkey(self._held_score(p, pid), p))
                 self._unlink(weakest, pid, REASON_BUMPED)
@@ -410,7 +413,7 @@ class MatchEngine:
 
     def matches_for_posting(self, posting_id: str) -> list[MatchView]:
         """The employer's ranked candidate list (best fit first)."""
-        held = self._holders.get(posting_id, {})
+        held = self._holders.get(posting_id, ())
         views = [v for sid in held if (v := self._emitted_view(sid, posting_id)) is not None]
         return sorted(views, key=lambda m: _pkey(m.score, m.profile_id))
 
@@ -443,6 +446,8 @@ class MatchEngine:
     def forget_profile(self, profile_id: str) -> None:
         """Drop what memory still holds of a deleted seeker (her matches are already withdrawn)."""
         self.index.profiles.remove(profile_id)
+        for posting_id in self._list(profile_id):  # none: her matches were withdrawn first
+            self._holders[posting_id].remove(profile_id)
         self._profiles.pop(profile_id, None)
         self._odd.pop(profile_id, None)
         for posting_id in self._declined.pop(profile_id, set()):
@@ -566,9 +571,11 @@ class MatchEngine:
         self._weakest.pop(posting_id, None)
         self._snapshot(profile_id)
         held = self._list(profile_id)
+        new = posting_id not in held
         held[posting_id] = blob
         self._put_list(profile_id, held)
-        self._holders.setdefault(posting_id, {})[profile_id] = None
+        if new:
+            self._holders.setdefault(posting_id, []).append(profile_id)
         self._reasons.pop((profile_id, posting_id), None)
         self._touched.add(profile_id)
 
@@ -578,7 +585,7 @@ class MatchEngine:
         held = self._list(profile_id)
         if held.pop(posting_id, None) is not None:
             self._put_list(profile_id, held)
-        self._holders.get(posting_id, {}).pop(profile_id, None)
+            self._holders[posting_id].remove(profile_id)
         self._reasons[(profile_id, posting_id)] = reason
         self._touched.add(profile_id)
 
@@ -611,7 +618,7 @@ class MatchEngine:
 
     def _weakest_holder(self, posting_id: str, feat: PostingFeatures) -> tuple[str, float] | None:
         """The holder a better seeker would bump, or None while the posting has room."""
-        holders = self._holders.get(posting_id, {})
+        holders = self._holders.get(posting_id, [])
         if len(holders) < self.policy.capacity(feat.open_positions) or not holders:
             return None
         weakest = self._weakest.get(posting_id)
@@ -666,7 +673,7 @@ class MatchEngine:
             return
         capacity = self.policy.capacity(feat.open_positions)
         want = min(4 * capacity + 20, 5000)
-        holders = self._holders.setdefault(posting_id, {})
+        holders = self._holders.setdefault(posting_id, [])
         if len(holders) >= capacity:
             return
         exclude = [*holders, *self._declined_by.get(posting_id, ())]

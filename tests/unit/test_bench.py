@@ -78,7 +78,7 @@ def test_memory_benchmark_measures_a_fresh_process_and_names_where_the_memory_go
     assert by_name["match_active_matches_per_seeker_2000"]["value"] > 1
     assert {
         "match_memory_index_profiles_bytes_per_seeker_2000",
-        "match_memory_engine_lists_bytes_per_seeker_2000",
+        "match_memory_engine_profiles_bytes_per_seeker_2000",
     } <= set(by_name)
 
 
