@@ -124,10 +124,13 @@ class PairCodec:
     ) -> bytes:
         """``encode`` from the factors' columns: a restart encodes stored match documents without
         building a ``FactorScore`` per factor."""
-        ticks = [self._score_ticks(s) for s in scores]
-        fixed = all(t is not None for t in ticks)
-        ids = [self._string(d) for d in details]
-        short_ids = all(d < 0x10000 for d in ids)
+        # (a restart encodes millions of pairs: the caches are read inline, the methods fill them)
+        cached = self._ticks
+        ticks = [cached[s] if s in cached else self._score_ticks(s) for s in scores]
+        fixed = None not in ticks
+        string_ids = self._string_ids
+        ids = [string_ids[d] if d in string_ids else self._string(d) for d in details]
+        short_ids = max(ids, default=0) < 0x10000
         tenths = None if distance_km is None else _exact_ticks(distance_km, 10, 2**32)
         try:
             derived = bool(names) and explain.sentence_of(dict(zip(names, details, strict=True))) == reason
