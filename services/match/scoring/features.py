@@ -89,9 +89,25 @@ def employer_key(employer: Employer) -> str:
     return employer.credit_code or employer.name
 
 
+# Equal benefit and certificate sets share one object: match holds the features of every active
+# posting, and 100k postings' own small sets cost ~50 bytes per seeker at 1M seekers. Bounded, so
+# that odd sets cannot grow it without end (past the bound a set is simply not shared).
+_SETS_SHARED = 4096
+_sets: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _shared(items: frozenset[str]) -> frozenset[str]:
+    found = _sets.get(items)
+    if found is None:
+        if len(_sets) >= _SETS_SHARED:
+            return items
+        found = _sets[items] = items
+    return found
+
+
 def posting_features(view: PostingView, policy: Policy) -> PostingFeatures:
     req = view.requirements
-    certs = text.certificates(req.certificates)
+    certs = _shared(text.certificates(req.certificates))
     vector = text.skill_vector(
         [
             (view.title, 2.0),
@@ -113,7 +129,7 @@ def posting_features(view: PostingView, policy: Policy) -> PostingFeatures:
         wage_max=wage.max,
         piece_rate=wage.piece_rate,
         shift=str(view.shift),
-        benefits=frozenset(str(b) for b in view.benefits),
+        benefits=_shared(frozenset(str(b) for b in view.benefits)),
         min_age=req.min_age,
         max_age=req.max_age,
         certificates=certs,
