@@ -20,10 +20,15 @@ each ``apply_*`` diffs the two for the seekers it touched and returns the change
 change is emitted only when rank, reason or the posting card changed, or the score moved by at
 least ``update_epsilon``.
 
-Memory: views, pairs and emitted matches are held in the compact forms of ``compact.py``
-(packed JSON, pair bytes, one flat tuple of emitted matches per seeker sharing the pair bytes
-and the posting card) and rebuilt when read; posting ids are interned. The engine decides on
-the decoded values, which equal the stored ones, so the compaction changes no decision.
+Memory: views and pairs are held in the compact forms of ``compact.py`` (packed JSON, pair
+bytes) and rebuilt when read. A seeker is one ``bytes`` record: her packed profile, then her
+list (posting numbers and pair bytes). Her last emitted matches are, nearly always, what that
+list stands for (ranked, with the postings' current cards), so they are kept apart (flat, in
+``_odd``) only when they differ: a card or pair changed without a material update, or a loaded
+match that does not fit the compact form. Before a change touches a seeker her emitted matches
+are snapshotted (``_before``), as ``_diff`` compares against them. Posting ids are interned. The
+engine decides on the decoded values, which equal the stored ones, so the compaction changes no
+decision.
 """
 
 from __future__ import annotations
