@@ -189,3 +189,22 @@ def test_capacity_and_constraints_hold_on_a_random_campaign() -> None:
         assert all(employers.count(x) <= POLICY.max_per_employer for x in employers)
         if s.availability == "weekdays_only":
             assert all(by_id[m.posting_id].shift == "weekday_day" for m in ms)
+
+
+def test_an_immaterial_change_keeps_the_last_emitted_card_until_a_material_one() -> None:
+    """The engine keeps what it last emitted, not what the posting is now: a seeker's matches
+    are derived from her list unless they differ, and an unpublished card change is such a case."""
+    e = _engine()
+    e.apply_posting(_post(1))
+    e.apply_posting(_post(2, wage={"min": 3000, "max": 4500}))
+    e.apply_profile(_seeker(1))
+    assert [m.posting.open_positions for m in e.matches_for_profile("s000001")] == [10, 10]
+    assert e.apply_posting(_post(1, version=2, filled=1)) == []  # one hire: emitted nothing
+    seen = {m.posting_id: m for m in e.matches_for_profile("s000001")}
+    assert seen["p000001"].posting.open_positions == 10 and seen["p000002"].posting.open_positions == 10
+    assert e.matches_for_posting("p000001") == [seen["p000001"]]
+    changes = e.apply_posting(_post(1, version=3, filled=2, title="包装工"))
+    assert _kinds(changes) == [("updated", "s000001", "p000001")]
+    assert changes[0].match.posting.open_positions == 8 and changes[0].match.posting.title == "包装工"
+    assert e.matches_for_profile("s000001")[0 if seen["p000001"].rank == 1 else 1] == changes[0].match
+    assert e.apply_posting(_post(1, version=3, filled=2, title="包装工")) == []
