@@ -63,8 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(NAME)
     # The defaults are the size that completed here: with 24 or more postings and 400 or more
     # profiles FerretDB 1.24 wedged (README, "Scale-out of match").
-    group.add_argument("--scaleout-profiles", type=int, default=300, help="profiles per run")
-    group.add_argument("--scaleout-postings", type=int, default=12, help="postings per run")
+    group.add_argument("--scaleout-profiles", type=int, default=2000, help="profiles per run")
+    group.add_argument("--scaleout-postings", type=int, default=40, help="postings per run")
     group.add_argument("--scaleout-batch", type=int, default=100, help="MATCH_MAX_BATCH of the instances")
     group.add_argument("--scaleout-timeout-s", type=float, default=120.0, help="wait for a run at most")
 
