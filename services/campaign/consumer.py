@@ -135,8 +135,7 @@ class CampaignHandler(EventRouter):
         await self.repo.forget_remarks(event.payload.id)
 
     async def _on_funnel(self, event: Event) -> None:
-        await self._pair_of_view(event)
-        await self.repo.facts.insert(d.fact_doc(event.event_id, event.payload))  # type: ignore[attr-defined]
+        await self._on_funnels([event])
 
     async def _on_funnels(self, events: Sequence[Event]) -> None:
         for event in events:

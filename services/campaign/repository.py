@@ -167,24 +167,22 @@ class FunnelRepository:
         if not items:
             return []
         postings = await self._posting_docs({item.posting_id for item in items})
-        docs: list[Doc] = []
+        docs: list[Doc | None] = []  # None: not accepted on a fresh pair; ``take`` reports it
         for item in items:
             doc = {**d.new_pair(item.profile_id, item.posting_id, now=item.at), **item.context}
             _fill(doc, postings.get(item.posting_id))
-            decision = decide(d.taken(doc), "recommended", item.at)
-            if decision.outcome != "accept":  # not for a fresh pair; ``take`` reports it
-                docs.append({"_id": None})
+            if decide(d.taken(doc), "recommended", item.at).outcome != "accept":
+                docs.append(None)
                 continue
             fields, push = _step_write(doc, "recommended", True, item.at, SYSTEM, None, None, True)
             docs.append(_fresh_pair(doc, fields, push))
-        fresh = [doc for doc in docs if doc["_id"] is not None]
-        inserted = iter(await self.pairs.insert_many(fresh))
+        inserted = iter(await self.pairs.insert_many([doc for doc in docs if doc is not None]))
         created: list[bool] = []
-        for doc in docs:
-            new = doc["_id"] is not None and next(inserted)
-            if new:
-                log.info("funnel step", pair=doc["_id"], step="recommended", accepted=True)
-                self._on_write(d.PAIRS, doc["_id"], doc)
+        for pair in docs:
+            new = pair is not None and next(inserted)
+            if pair is not None and new:
+                log.info("funnel step", pair=pair["_id"], step="recommended", accepted=True)
+                self._on_write(d.PAIRS, pair["_id"], pair)
             created.append(new)
         return created
 
