@@ -30,11 +30,11 @@ a document that moved after it was handed over stays pending; the writer of the 
 kicked again (the relay keeps the last hand-over per id, and a kick without a document drops
 it), and a failed clear schedules a sweep as well.
 
-A round takes its documents together: the kicked ones not handed over are read in one query, the events of all
-of them go out in one publish (in document order, so each entity's events keep theirs), and
-only then are the documents cleared, a few at a time (each clear is its own guarded update of
-one document, so they need not wait on each other; ``gather_writes`` bounds how many are in
-flight, which FerretDB needs). One document at a time, a round cost three round
+A round takes its documents together: the kicked ones not handed over are read back by id, the
+events of all of them go out in one publish (in document order, so each entity's events keep
+theirs), and only then are the documents cleared, a few at a time (each clear is its own
+guarded update of one document, so they need not wait on each other; ``gather_writes`` bounds
+how many are in flight, which FerretDB needs). One document at a time, a round cost three round
 trips per document, and under a burst of writes the relay fell behind the requests it follows.
 """
 
