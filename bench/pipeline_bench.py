@@ -325,7 +325,9 @@ def run(args: argparse.Namespace) -> Report:
             if args.pipeline_sustained_s > 0
             else "the pipeline rows are the closed loop's (no sustained run), "
         )
-        + f"latency from each POST to the seeker's first inbox item readable on notify. Baseline: the "
+        + f"latency from each POST to the seeker's first inbox item readable on notify, for every "
+        f"{args.pipeline_sample}th profile of the open-loop runs (the others looked up once after the "
+        f"run, so the rate and the losses count every profile). Baseline: the "
         f"same broker alone with {max(sustained['accepted'], 1000)} messages of the event's size "
         f"(acks=all). Open loop: {loads}; the plot is `docs/bench-pipeline.png`. "
         + (f"Not measured yet: {', '.join(NOT_MEASURED)}. " if NOT_MEASURED else "")
